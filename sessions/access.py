@@ -1,0 +1,98 @@
+"""Who may do what on a workshop: the one getter every view and consumer uses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
+
+from workshop.models import Workshop
+
+from .models import Participant, Role
+
+SESSION_KEY = "attune_participants"
+
+VIEW = "view"
+EDIT = "edit"
+FACILITATE = "facilitate"
+DENIED = {
+    EDIT: "Observers can watch the board but not change it.",
+    FACILITATE: "Only the workshop's facilitator can do this.",
+}
+
+
+@dataclass(frozen=True)
+class Membership:
+    workshop: Workshop
+    role: str
+    user: Any = None
+    participant: Participant | None = None
+
+    @property
+    def is_facilitator(self) -> bool:
+        return self.role == Role.FACILITATOR
+
+    @property
+    def can_edit(self) -> bool:
+        return self.role in (Role.FACILITATOR, Role.PARTICIPANT)
+
+    @property
+    def name(self) -> str:
+        if self.participant is not None:
+            return self.participant.display_name
+        return self.user.get_full_name() or self.user.get_username()
+
+    def require(self, need: str) -> None:
+        if not self.allows(need):
+            raise PermissionDenied(DENIED[need])
+
+    def allows(self, need: str) -> bool:
+        if need == FACILITATE:
+            return self.is_facilitator
+        if need == EDIT:
+            return self.can_edit
+        return True
+
+
+def find_membership(user: Any, session: Mapping, workshop_id: int) -> Membership | None:
+    """The membership of a person in a workshop, or None for an outsider.
+
+    `session` is the Django session of the request or of the websocket scope.
+    """
+    workshop = Workshop.objects.filter(pk=workshop_id).select_related("owner").first()
+    if workshop is None:
+        return None
+    if user is not None and user.is_authenticated and workshop.owner_id == user.pk:
+        return Membership(workshop, Role.FACILITATOR, user=user)
+    participant_id = session.get(SESSION_KEY, {}).get(str(workshop_id))
+    if participant_id is None:
+        return None
+    participant = (
+        Participant.objects.filter(pk=participant_id, session__workshop_id=workshop_id)
+        .select_related("session")
+        .first()
+    )
+    if participant is None or not participant.is_active:
+        return None
+    return Membership(workshop, participant.role, participant=participant)
+
+
+def get_membership(request: HttpRequest, workshop_id: int, need: str = VIEW) -> Membership:
+    """The caller's membership, or 404 for outsiders and 403 for a role too small.
+
+    Outsiders get 404, not 403, so a workshop's existence is not revealed.
+    """
+    membership = find_membership(request.user, request.session, workshop_id)
+    if membership is None:
+        raise Http404("No workshop here, or your link is no longer valid.")
+    membership.require(need)
+    return membership
+
+
+def remember_participant(request: HttpRequest, participant: Participant) -> None:
+    joined = dict(request.session.get(SESSION_KEY, {}))
+    joined[str(participant.session.workshop_id)] = participant.pk
+    request.session[SESSION_KEY] = joined

@@ -1,0 +1,95 @@
+"""Sessions: the facilitator's links and people, and the join page."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from workshop.views import board_view
+
+from . import services
+from .access import FACILITATE, Membership, find_membership, remember_participant
+from .forms import JoinForm, SessionForm
+from .models import Role
+
+
+def links_context(request: HttpRequest, member: Membership) -> dict:
+    sessions = list(member.workshop.sessions.prefetch_related("participants"))
+    for session in sessions:
+        session.join_url = request.build_absolute_uri(reverse("join", args=[session.join_token]))
+        session.observer_url = request.build_absolute_uri(
+            reverse("join", args=[session.observer_token]))
+    return {"workshop": member.workshop, "member": member, "sessions": sessions,
+            "form": SessionForm()}
+
+
+@board_view(FACILITATE)
+def sessions_page(request: HttpRequest, member: Membership) -> HttpResponse:
+    return render(request, "sessions/sessions.html", links_context(request, member))
+
+
+@require_POST
+@board_view(FACILITATE)
+def session_start(request: HttpRequest, member: Membership) -> HttpResponse:
+    form = SessionForm(request.POST)
+    if not form.is_valid():
+        context = links_context(request, member) | {"form": form}
+        return render(request, "sessions/sessions.html", context, status=422)
+    session = services.start_session(member, form.cleaned_data["title"])
+    messages.success(request, f"{session} started. Share the join link with the room.")
+    return redirect("sessions", member.workshop.pk)
+
+
+@require_POST
+@board_view(FACILITATE)
+def session_end(request: HttpRequest, member: Membership, session_id: int) -> HttpResponse:
+    session = services.end_session(member, session_id)
+    messages.success(request, f"{session} ended. Its people can still open the board.")
+    return redirect("sessions", member.workshop.pk)
+
+
+@require_POST
+@board_view(FACILITATE)
+def link_rotate(request: HttpRequest, member: Membership, session_id: int,
+                role: str) -> HttpResponse:
+    if role not in (Role.PARTICIPANT, Role.OBSERVER):
+        raise Http404("No such link.")
+    services.rotate_link(member, session_id, role)
+    kind = "observer" if role == Role.OBSERVER else "join"
+    messages.success(request, f"New {kind} link issued. The old one no longer works, and "
+                              f"people who came by it must use the new one.")
+    return redirect("sessions", member.workshop.pk)
+
+
+@require_POST
+@board_view(FACILITATE)
+def participant_remove(request: HttpRequest, member: Membership,
+                       participant_id: int) -> HttpResponse:
+    participant = services.remove_participant(member, participant_id)
+    messages.success(request, f"{participant.display_name} was removed from the workshop.")
+    return redirect("sessions", member.workshop.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def join(request: HttpRequest, token: str) -> HttpResponse:
+    found = services.session_for_token(token)
+    if found is None:
+        return render(request, "sessions/bad_link.html", status=404)
+    session, role = found
+    current = find_membership(request.user, request.session, session.workshop_id)
+    if current is not None and request.method == "GET":
+        return redirect(session.workshop)
+    form = JoinForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        participant = services.join_session(token, **form.cleaned_data)
+        if participant is None:
+            return render(request, "sessions/bad_link.html", status=404)
+        remember_participant(request, participant)
+        return redirect(session.workshop)
+    return render(request, "sessions/join.html",
+                  {"form": form, "session": session, "role": role,
+                   "workshop": session.workshop},
+                  status=422 if form.errors else 200)

@@ -1,0 +1,43 @@
+// The little glue htmx does not cover: copy buttons and visible errors.
+(function () {
+  "use strict";
+
+  function alertBox(message, kind) {
+    const box = document.getElementById("alerts");
+    if (!box) return;
+    const p = document.createElement("p");
+    p.className = "alert alert-" + (kind || "error");
+    p.textContent = message; // textContent: server text is never parsed as HTML here
+    box.replaceChildren(p);
+    window.setTimeout(function () { if (p.parentNode) p.remove(); }, 8000);
+  }
+  window.attuneAlert = alertBox;
+
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest("[data-copy]");
+    if (!button) return;
+    const input = document.querySelector(button.dataset.copy);
+    input.select();
+    (navigator.clipboard ? navigator.clipboard.writeText(input.value) : Promise.reject())
+      .then(function () { button.textContent = "Copied"; })
+      .catch(function () { document.execCommand("copy"); button.textContent = "Copied"; });
+    window.setTimeout(function () { button.textContent = "Copy"; }, 2000);
+  });
+
+  document.addEventListener("attune:error", function (event) {
+    alertBox(event.detail.message);
+  });
+
+  document.addEventListener("htmx:responseError", function (event) {
+    const xhr = event.detail.xhr;
+    let message = "Something went wrong (" + xhr.status + "). Nothing was changed.";
+    if (xhr.status === 403) message = "Not allowed: " + (xhr.responseText.match(/<p>([^<]*)<\/p>/) || [, "you cannot do this here."])[1];
+    if (xhr.status === 404) message = "That is gone: someone may have deleted it, or your link was replaced. Reload the page.";
+    if (xhr.status === 400) message = xhr.responseText.slice(0, 300);
+    alertBox(message);
+  });
+
+  document.addEventListener("htmx:sendError", function () {
+    alertBox("Could not reach the server. Your text is still here: try again in a moment.");
+  });
+})();

@@ -1,0 +1,155 @@
+"""Validation of everything a person types on the board."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.forms import UserCreationForm
+
+from .methods import all_methods
+from .models import (
+    LONG,
+    ActionItem,
+    AgendaPhase,
+    DataSource,
+    Decision,
+    ExampleInteraction,
+    Goal,
+    NorthStar,
+    ParkingLotItem,
+    Recipe,
+    Risk,
+    Stakeholder,
+    Workshop,
+)
+
+
+class BoardItemForm(forms.ModelForm):
+    """A form for one board item, its choices limited to the same workshop."""
+
+    def __init__(self, *args, workshop: Workshop, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.workshop = workshop
+        for field in self.fields.values():
+            queryset = getattr(field, "queryset", None)
+            if queryset is not None:
+                field.queryset = queryset.filter(workshop=workshop)
+            if isinstance(field.widget, forms.Textarea):
+                field.widget.attrs.setdefault("rows", 3)
+
+
+class NorthStarForm(BoardItemForm):
+    class Meta:
+        model = NorthStar
+        fields = ["objective", "scope_level", "why_now", "start_area"]
+
+
+class StakeholderForm(BoardItemForm):
+    class Meta:
+        model = Stakeholder
+        fields = ["name", "function", "internal_customer", "influence", "desired_outcome",
+                  "concerns"]
+
+
+class InteractionForm(BoardItemForm):
+    class Meta:
+        model = ExampleInteraction
+        fields = ["what", "where_seen", "sentiment", "pattern"]
+
+
+class GoalForm(BoardItemForm):
+    class Meta:
+        model = Goal
+        fields = ["metric", "baseline", "target", "timeframe", "data_source"]
+
+
+class DataSourceForm(BoardItemForm):
+    class Meta:
+        model = DataSource
+        fields = ["name", "system_of_record", "party", "consent_basis", "owner",
+                  *DataSource.ASSESSMENT, "notes", "evidence"]
+
+
+class RecipeForm(BoardItemForm):
+    class Meta:
+        model = Recipe
+        fields = ["title", "segment", "context", "action", "touchpoint", "content_model", "kind",
+                  "data_sources", "success_metric", "impact", "effort"]
+        widgets = {
+            "data_sources": forms.CheckboxSelectMultiple,
+            "impact": forms.NumberInput(attrs={"min": 1, "max": 5}),
+            "effort": forms.NumberInput(attrs={"min": 1, "max": 5}),
+        }
+
+
+class RoadmapForm(BoardItemForm):
+    class Meta:
+        model = Recipe
+        fields = ["phase", "owner", "exit_metric", "dependencies"]
+
+
+class GateOverrideForm(forms.Form):
+    reason = forms.CharField(
+        max_length=LONG,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why this recipe goes ahead although its readiness gate is not met.",
+    )
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("Write down why the gate is overridden.")
+        return reason
+
+
+class RiskForm(BoardItemForm):
+    class Meta:
+        model = Risk
+        fields = ["risk", "category", "affected", "intent", "likelihood", "severity", "action",
+                  "mitigation", "user_control", "owner", "status", "recipes"]
+        widgets = {
+            "recipes": forms.CheckboxSelectMultiple,
+            "likelihood": forms.NumberInput(attrs={"min": 1, "max": 5}),
+            "severity": forms.NumberInput(attrs={"min": 1, "max": 5}),
+        }
+
+
+class DecisionForm(BoardItemForm):
+    class Meta:
+        model = Decision
+        fields = ["decision", "rationale"]
+
+
+class ActionItemForm(BoardItemForm):
+    class Meta:
+        model = ActionItem
+        fields = ["action", "owner", "due_date", "done"]
+        widgets = {"due_date": forms.DateInput(attrs={"type": "date"})}
+
+
+class ParkingLotForm(BoardItemForm):
+    class Meta:
+        model = ParkingLotItem
+        fields = ["question", "notes"]
+
+
+class PhaseForm(forms.ModelForm):
+    class Meta:
+        model = AgendaPhase
+        fields = ["minutes", "skipped"]
+        widgets = {"minutes": forms.NumberInput(attrs={"min": 1, "max": 480})}
+
+
+class WorkshopForm(forms.ModelForm):
+    method = forms.ChoiceField(label="Template", choices=())
+
+    class Meta:
+        model = Workshop
+        fields = ["title", "organisation", "method"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["method"].choices = [(m.key, m.title) for m in all_methods().values()]
+
+
+class SignupForm(UserCreationForm):
+    pass

@@ -1,0 +1,203 @@
+"""Every change to a board goes through one of these functions.
+
+Each takes the actor's membership and validated data, checks permission,
+writes in one transaction, bumps the board version and records a board event.
+Views, commands, tests and the admin all call them (DESIGN.md rule 2).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from sessions.access import EDIT, FACILITATE, Membership
+
+from .choices import RoadmapPhase
+from .methods import get_method
+from .models import AgendaPhase, BoardEvent, BoardItem, NorthStar, Recipe, Workshop
+from .sections import Section
+
+
+class ConflictError(Exception):
+    """An edit was based on an older version of the item than the one saved."""
+
+    def __init__(self, current: BoardItem):
+        super().__init__(f"{current} changed since it was opened")
+        self.current = current
+
+
+def record_event(
+    workshop_id: int, kind: str, section: str = "", item_id: int | None = None, actor: str = ""
+) -> BoardEvent:
+    """Bump the board version and log the change. Call inside the write's transaction."""
+    Workshop.objects.filter(pk=workshop_id).update(
+        version=F("version") + 1, updated_at=timezone.now()
+    )
+    version = Workshop.objects.values_list("version", flat=True).get(pk=workshop_id)
+    return BoardEvent.objects.create(
+        workshop_id=workshop_id, version=version, kind=kind, section=section,
+        item_id=item_id, actor=actor,
+    )
+
+
+def _apply(item: BoardItem, data: dict[str, Any]) -> None:
+    many = {}
+    for name, value in data.items():
+        if item._meta.get_field(name).many_to_many:
+            many[name] = value
+        else:
+            setattr(item, name, value)
+    item.save()
+    for name, value in many.items():
+        getattr(item, name).set(value)
+
+
+def _locked(model: type[BoardItem], workshop_id: int, item_id: int) -> BoardItem:
+    return model.objects.select_for_update().get(workshop_id=workshop_id, pk=item_id)
+
+
+def _check_version(item: BoardItem, base_version: int | None) -> None:
+    if base_version is not None and base_version != item.version:
+        raise ConflictError(item)
+
+
+@transaction.atomic
+def add_item(member: Membership, section: Section, data: dict[str, Any]) -> BoardItem:
+    member.require(EDIT)
+    workshop_id = member.workshop.pk
+    last = section.model.objects.filter(workshop_id=workshop_id).aggregate(Max("position"))
+    item = section.model(
+        workshop_id=workshop_id,
+        position=(last["position__max"] or 0) + 1,
+        author_name=member.name,
+    )
+    _apply(item, data)
+    record_event(workshop_id, "item.added", section.key, item.pk, member.name)
+    return item
+
+
+@transaction.atomic
+def update_item(
+    member: Membership, section: Section, item_id: int, data: dict[str, Any],
+    base_version: int | None,
+) -> BoardItem:
+    member.require(EDIT)
+    item = _locked(section.model, member.workshop.pk, item_id)
+    _check_version(item, base_version)
+    item.version += 1
+    _apply(item, data)
+    record_event(member.workshop.pk, "item.updated", section.key, item.pk, member.name)
+    return item
+
+
+@transaction.atomic
+def delete_item(member: Membership, section: Section, item_id: int) -> None:
+    member.require(EDIT)
+    item = _locked(section.model, member.workshop.pk, item_id)
+    item.delete()
+    record_event(member.workshop.pk, "item.deleted", section.key, item_id, member.name)
+
+
+@transaction.atomic
+def update_north_star(
+    member: Membership, data: dict[str, Any], base_version: int | None
+) -> NorthStar:
+    member.require(EDIT)
+    north_star = NorthStar.objects.select_for_update().get(workshop_id=member.workshop.pk)
+    _check_version(north_star, base_version)
+    north_star.version += 1
+    north_star.author_name = north_star.author_name or member.name
+    _apply(north_star, data)
+    record_event(member.workshop.pk, "north_star.updated", "north_star", north_star.pk,
+                 member.name)
+    return north_star
+
+
+@transaction.atomic
+def place_on_roadmap(
+    member: Membership, recipe_id: int, data: dict[str, Any], base_version: int | None
+) -> Recipe:
+    """Put a recipe in a roadmap phase. A gated recipe enters 'now' only with an override."""
+    member.require(EDIT)
+    recipe = _locked(Recipe, member.workshop.pk, recipe_id)
+    _check_version(recipe, base_version)
+    if (
+        data.get("phase") == RoadmapPhase.NOW
+        and recipe.phase != RoadmapPhase.NOW
+        and not recipe.may_enter_now()
+    ):
+        raise ValidationError(
+            {"phase": "This recipe's readiness gate is not met: "
+                      + "; ".join(recipe.gate_problems())
+                      + ". It can enter “now” only with the facilitator's recorded override."}
+        )
+    recipe.version += 1
+    _apply(recipe, data)
+    record_event(member.workshop.pk, "roadmap.placed", "roadmap", recipe.pk, member.name)
+    return recipe
+
+
+@transaction.atomic
+def override_gate(member: Membership, recipe_id: int, reason: str) -> Recipe:
+    """Record why a gated recipe may go ahead; an empty reason withdraws the override."""
+    member.require(FACILITATE)
+    recipe = _locked(Recipe, member.workshop.pk, recipe_id)
+    recipe.gate_override_reason = reason.strip()
+    recipe.gate_override_by = member.name if reason.strip() else ""
+    recipe.gate_override_at = timezone.now() if reason.strip() else None
+    recipe.version += 1
+    recipe.save()
+    record_event(member.workshop.pk, "gate.overridden", "roadmap", recipe.pk, member.name)
+    return recipe
+
+
+@transaction.atomic
+def update_phase(member: Membership, phase_id: int, minutes: int, skipped: bool) -> AgendaPhase:
+    member.require(FACILITATE)
+    phase = AgendaPhase.objects.select_for_update().get(workshop_id=member.workshop.pk,
+                                                        pk=phase_id)
+    phase.minutes, phase.skipped = minutes, skipped
+    phase.save(update_fields=["minutes", "skipped"])
+    record_event(member.workshop.pk, "agenda.updated", "agenda", phase.pk, member.name)
+    return phase
+
+
+@transaction.atomic
+def move_phase(member: Membership, phase_id: int, offset: int) -> list[AgendaPhase]:
+    """Move a phase up (-1) or down (+1) the agenda; returns the agenda in its new order."""
+    member.require(FACILITATE)
+    phases = list(AgendaPhase.objects.select_for_update().filter(workshop_id=member.workshop.pk))
+    index = next(i for i, phase in enumerate(phases) if phase.pk == phase_id)
+    target = index + offset
+    if 0 <= target < len(phases):
+        phases[index], phases[target] = phases[target], phases[index]
+        for position, phase in enumerate(phases):
+            phase.position = position
+        AgendaPhase.objects.bulk_update(phases, ["position"])
+        record_event(member.workshop.pk, "agenda.updated", "agenda", phase_id, member.name)
+    return phases
+
+
+@transaction.atomic
+def create_workshop(owner: Any, title: str, organisation: str = "",
+                    method: str = "prepersonalization") -> Workshop:
+    """A new workshop with the method's agenda and an empty North Star."""
+    template = get_method(method)
+    workshop = Workshop.objects.create(
+        owner=owner, title=title, organisation=organisation, method=method
+    )
+    AgendaPhase.objects.bulk_create(
+        AgendaPhase(
+            workshop=workshop, key=phase.key, title=phase.title, section=phase.section,
+            prompt=phase.prompt, pitfalls=list(phase.pitfalls), minutes=phase.minutes,
+            position=position,
+        )
+        for position, phase in enumerate(template.phases)
+    )
+    NorthStar.objects.create(workshop=workshop)
+    record_event(workshop.pk, "workshop.created", actor=owner.get_username())
+    return workshop

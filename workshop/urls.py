@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from . import views
+
+board = [
+    path("", views.board, name="board"),
+    path("north-star/", views.north_star, name="north_star"),
+    path("s/<slug:section>/add/", views.item_add, name="item_add"),
+    path("s/<slug:section>/<int:item_id>/", views.item_detail, name="item_detail"),
+    path("s/<slug:section>/<int:item_id>/edit/", views.item_edit, name="item_edit"),
+    path("s/<slug:section>/<int:item_id>/delete/", views.item_delete, name="item_delete"),
+    path("roadmap/<int:item_id>/", views.roadmap_card, name="roadmap_card"),
+    path("roadmap/<int:item_id>/override/", views.gate_override, name="gate_override"),
+    path("agenda/<int:phase_id>/", views.phase_edit, name="phase_edit"),
+    path("agenda/<int:phase_id>/move/", views.phase_move, name="phase_move"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+    path("w/new/", views.workshop_new, name="workshop_new"),
+    path("w/<int:pk>/", include(board)),
+    path("", include("sessions.urls")),
+]

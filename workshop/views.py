@@ -1,0 +1,292 @@
+"""The board: the page, and one htmx endpoint per change a person can make."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import reswap, retarget, trigger_client_event
+
+from sessions.access import EDIT, FACILITATE, VIEW, Membership, get_membership
+
+from . import services
+from .forms import GateOverrideForm, NorthStarForm, PhaseForm, RoadmapForm, SignupForm, WorkshopForm
+from .models import AgendaPhase, Recipe
+from .sections import Section, get_section
+from .selectors import board_context, roadmap_context
+
+
+def board_view(need: str) -> Callable:
+    """Resolve the caller's membership (404 for outsiders, 403 for too small a role)
+    and answer 404 for items that are not on this board."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(request: HttpRequest, pk: int, *args, **kwargs) -> HttpResponse:
+            member = get_membership(request, pk, need)
+            try:
+                return view(request, member, *args, **kwargs)
+            except ObjectDoesNotExist:
+                raise Http404("That item is not on this board (any more).") from None
+            except ValidationError as error:
+                return HttpResponseBadRequest(" ".join(error.messages))
+
+        return wrapper
+
+    return decorate
+
+
+def with_error(response: HttpResponse, message: str) -> HttpResponse:
+    """Show a message in the page's alert area (static/attune.js listens for it)."""
+    return trigger_client_event(response, "attune:error", {"message": message})
+
+
+def posted_version(request: HttpRequest) -> int:
+    try:
+        return int(request.POST["version"])
+    except (KeyError, ValueError):
+        raise ValidationError("This form is out of date: reload the page.") from None
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    workshops = request.user.workshops.all()
+    return render(request, "home.html", {"workshops": workshops, "form": WorkshopForm()})
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user)
+        return redirect("home")
+    return render(request, "registration/signup.html", {"form": form},
+                  status=422 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def workshop_new(request: HttpRequest) -> HttpResponse:
+    form = WorkshopForm(request.POST)
+    if not form.is_valid():
+        workshops = request.user.workshops.all()
+        return render(request, "home.html", {"workshops": workshops, "form": form}, status=422)
+    workshop = services.create_workshop(request.user, **form.cleaned_data)
+    messages.success(request, "Workshop created. Fill in the board, then start a session.")
+    return redirect(workshop)
+
+
+@board_view(VIEW)
+def board(request: HttpRequest, member: Membership) -> HttpResponse:
+    return render(request, "board.html", board_context(member))
+
+
+# Items of the board's lists --------------------------------------------------
+
+def render_item(request: HttpRequest, member: Membership, section: Section, item,
+                status: int = 200) -> HttpResponse:
+    context = {"item": item, "member": member, "workshop": member.workshop, "section": section}
+    return render(request, section.item_template, context, status=status)
+
+
+def render_form(request: HttpRequest, member: Membership, form, action: str, *, item,
+                status: int = 200, conflict_html: str = "", cancel_url: str = "") -> HttpResponse:
+    """The edit form of one item; Cancel fetches the item's card again."""
+    return render(request, "board/item_form.html", {
+        "form": form, "action": action, "item": item, "member": member,
+        "workshop": member.workshop, "conflict_html": conflict_html,
+        "cancel_url": cancel_url or action,
+    }, status=status)
+
+
+@require_POST
+@board_view(EDIT)
+def item_add(request: HttpRequest, member: Membership, section: str) -> HttpResponse:
+    section = get_section(section)
+    form = section.form(request.POST, workshop=member.workshop, prefix=f"add-{section.key}")
+    if not form.is_valid():
+        response = render(request, "board/_add_form.html", {
+            "add_form": form, "section": section, "workshop": member.workshop, "member": member,
+        }, status=422)
+        return reswap(retarget(response, f"#add-{section.key}"), "outerHTML")
+    item = services.add_item(member, section, form.cleaned_data)
+    return render_item(request, member, section, item, status=201)
+
+
+@require_http_methods(["GET"])
+@board_view(VIEW)
+def item_detail(request: HttpRequest, member: Membership, section: str,
+                item_id: int) -> HttpResponse:
+    section = get_section(section)
+    item = section.items(member.workshop.pk).get(pk=item_id)
+    return render_item(request, member, section, item)
+
+
+@require_http_methods(["GET", "POST"])
+@board_view(EDIT)
+def item_edit(request: HttpRequest, member: Membership, section: str,
+              item_id: int) -> HttpResponse:
+    section = get_section(section)
+    item = section.items(member.workshop.pk).get(pk=item_id)
+    prefix = f"{section.key}-{item_id}"
+    edit = {"action": request.path, "item": item,
+            "cancel_url": reverse("item_detail", args=[member.workshop.pk, section.key, item_id])}
+    if request.method == "GET":
+        form = section.form(instance=item, workshop=member.workshop, prefix=prefix)
+        return render_form(request, member, form, **edit)
+    form = section.form(request.POST, instance=item, workshop=member.workshop, prefix=prefix)
+    if not form.is_valid():
+        return render_form(request, member, form, status=422, **edit)
+    try:
+        services.update_item(member, section, item_id, form.cleaned_data,
+                             posted_version(request))
+    except services.ConflictError:
+        # Keep the person's draft and show what was saved meanwhile, so they can merge.
+        # The form now carries the saved version: sending it again replaces it knowingly.
+        current = section.items(member.workshop.pk).get(pk=item_id)
+        theirs = render_to_string(section.item_template, {
+            "item": current, "member": member, "workshop": member.workshop,
+            "section": section, "readonly": True,
+        }, request=request)
+        draft = section.form(request.POST, instance=current, workshop=member.workshop,
+                             prefix=prefix)
+        return render_form(request, member, draft, status=409, conflict_html=theirs,
+                           **(edit | {"item": current}))
+    return render_item(request, member, section, section.items(member.workshop.pk).get(
+        pk=item_id))
+
+
+@require_POST
+@board_view(EDIT)
+def item_delete(request: HttpRequest, member: Membership, section: str,
+                item_id: int) -> HttpResponse:
+    services.delete_item(member, get_section(section), item_id)
+    return HttpResponse("")
+
+
+# The North Star -------------------------------------------------------------
+
+@require_http_methods(["GET", "POST"])
+@board_view(VIEW)
+def north_star(request: HttpRequest, member: Membership) -> HttpResponse:
+    current = member.workshop.north_star
+    if request.method == "GET" and request.GET.get("edit") is None:
+        return render(request, "sections/north_star.html#item",
+                      {"north_star": current, "member": member, "workshop": member.workshop})
+    member.require(EDIT)
+    if request.method == "GET":
+        return render_form(request, member, NorthStarForm(instance=current,
+                                                          workshop=member.workshop,
+                                                          prefix="north-star"),
+                           request.path, item=current)
+    form = NorthStarForm(request.POST, instance=current, workshop=member.workshop,
+                         prefix="north-star")
+    if not form.is_valid():
+        return render_form(request, member, form, request.path, item=current, status=422)
+    try:
+        saved = services.update_north_star(member, form.cleaned_data, posted_version(request))
+    except services.ConflictError as conflict:
+        theirs = render_to_string("sections/north_star.html#item", {
+            "north_star": conflict.current, "member": member, "workshop": member.workshop,
+            "readonly": True}, request=request)
+        draft = NorthStarForm(request.POST, instance=conflict.current, workshop=member.workshop,
+                              prefix="north-star")
+        return render_form(request, member, draft, request.path, item=conflict.current,
+                           status=409, conflict_html=theirs)
+    return render(request, "sections/north_star.html#item",
+                  {"north_star": saved, "member": member, "workshop": member.workshop})
+
+
+# The roadmap ----------------------------------------------------------------
+
+def render_roadmap_card(request: HttpRequest, member: Membership, recipe_id: int,
+                        status: int = 200) -> HttpResponse:
+    recipe = get_section("recipes").items(member.workshop.pk).get(pk=recipe_id)
+    return render(request, "sections/roadmap.html#card",
+                  {"recipe": recipe, "member": member, "workshop": member.workshop},
+                  status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@board_view(VIEW)
+def roadmap_card(request: HttpRequest, member: Membership, item_id: int) -> HttpResponse:
+    if request.method == "GET" and request.GET.get("edit") is None:
+        return render_roadmap_card(request, member, item_id)
+    member.require(EDIT)
+    recipe = Recipe.objects.get(workshop=member.workshop, pk=item_id)
+    if request.method == "GET":
+        return render_form(request, member, RoadmapForm(instance=recipe,
+                                                        workshop=member.workshop,
+                                                        prefix=f"roadmap-{item_id}"),
+                           request.path, item=recipe)
+    form = RoadmapForm(request.POST, instance=recipe, workshop=member.workshop,
+                       prefix=f"roadmap-{item_id}")
+    if form.is_valid():
+        try:
+            services.place_on_roadmap(member, item_id, form.cleaned_data,
+                                      posted_version(request))
+            # The recipe may have changed lanes: redraw the whole roadmap.
+            response = render(request, "sections/roadmap.html", roadmap_context(member))
+            return reswap(retarget(response, "#roadmap-board"), "outerHTML")
+        except ValidationError as error:
+            form.add_error(None, error)
+        except services.ConflictError:
+            form.add_error(None, "Someone changed this recipe's place on the roadmap meanwhile. "
+                                 "Cancel to see it, then try again.")
+            return render_form(request, member, form, request.path, item=recipe, status=409)
+    return render_form(request, member, form, request.path, item=recipe, status=422)
+
+
+@require_POST
+@board_view(FACILITATE)
+def gate_override(request: HttpRequest, member: Membership, item_id: int) -> HttpResponse:
+    if request.POST.get("withdraw"):
+        services.override_gate(member, item_id, "")
+        return render_roadmap_card(request, member, item_id)
+    form = GateOverrideForm(request.POST)
+    if not form.is_valid():
+        response = render_roadmap_card(request, member, item_id, status=422)
+        return with_error(response, form.errors["reason"][0])
+    services.override_gate(member, item_id, form.cleaned_data["reason"])
+    return render_roadmap_card(request, member, item_id)
+
+
+# The agenda -----------------------------------------------------------------
+
+def render_agenda(request: HttpRequest, member: Membership, status: int = 200) -> HttpResponse:
+    return render(request, "board.html#agenda", {
+        "phases": list(member.workshop.phases.all()), "member": member,
+        "workshop": member.workshop,
+    }, status=status)
+
+
+@require_POST
+@board_view(FACILITATE)
+def phase_edit(request: HttpRequest, member: Membership, phase_id: int) -> HttpResponse:
+    phase = AgendaPhase.objects.get(workshop=member.workshop, pk=phase_id)
+    form = PhaseForm(request.POST, instance=phase)
+    if not form.is_valid():
+        first = next(iter(form.errors.values()))[0]
+        return with_error(render_agenda(request, member, status=422), first)
+    services.update_phase(member, phase_id, form.cleaned_data["minutes"],
+                          form.cleaned_data["skipped"])
+    return render_agenda(request, member)
+
+
+@require_POST
+@board_view(FACILITATE)
+def phase_move(request: HttpRequest, member: Membership, phase_id: int) -> HttpResponse:
+    offset = -1 if request.POST.get("direction") == "up" else 1
+    if request.POST.get("direction") not in ("up", "down"):
+        return HttpResponseBadRequest("direction must be up or down")
+    services.move_phase(member, phase_id, offset)
+    return render_agenda(request, member)

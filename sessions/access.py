@@ -87,7 +87,8 @@ def get_membership(request: HttpRequest, workshop_id: int, need: str = VIEW) -> 
     """
     membership = find_membership(request.user, request.session, workshop_id)
     if membership is None:
-        raise Http404("No workshop here, or your link is no longer valid.")
+        raise Http404("No workshop here, or your link is no longer valid: the facilitator may "
+                      "have replaced it or removed you. Ask them for the current link.")
     membership.require(need)
     return membership
 

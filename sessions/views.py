@@ -16,6 +16,10 @@ from .forms import JoinForm, SessionForm
 from .models import Role
 
 
+BAD_LINK = ("This link doesn't work: it is wrong, or the facilitator has replaced it with a "
+            "new one. Ask the facilitator for the current link.")
+
+
 def links_context(request: HttpRequest, member: Membership) -> dict:
     sessions = list(member.workshop.sessions.prefetch_related("participants"))
     for session in sessions:
@@ -77,7 +81,7 @@ def participant_remove(request: HttpRequest, member: Membership,
 def join(request: HttpRequest, token: str) -> HttpResponse:
     found = services.session_for_token(token)
     if found is None:
-        return render(request, "sessions/bad_link.html", status=404)
+        raise Http404(BAD_LINK)
     session, role = found
     current = find_membership(request.user, request.session, session.workshop_id)
     if current is not None and request.method == "GET":
@@ -86,7 +90,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         participant = services.join_session(token, **form.cleaned_data)
         if participant is None:
-            return render(request, "sessions/bad_link.html", status=404)
+            raise Http404(BAD_LINK)
         remember_participant(request, participant)
         return redirect(session.workshop)
     return render(request, "sessions/join.html",

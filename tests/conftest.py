@@ -1,0 +1,85 @@
+"""Fixtures shared by the suite: people, a workshop, a session and its members."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from samples import SAMPLES
+
+from sessions import services as session_services
+from sessions.access import Membership
+from sessions.models import Role
+from workshop import services
+from workshop.sections import LISTS
+
+
+@pytest.fixture
+def facilitator(db):
+    return get_user_model().objects.create_user("fran", password="pw-for-tests-only")
+
+
+@pytest.fixture
+def workshop(facilitator):
+    return services.create_workshop(facilitator, "Reader app personalization", "Northwind")
+
+
+@pytest.fixture
+def host(workshop, facilitator) -> Membership:
+    return Membership(workshop, Role.FACILITATOR, user=facilitator)
+
+
+@pytest.fixture
+def live_session(host):
+    return session_services.start_session(host, "Sitting 1")
+
+
+@pytest.fixture
+def add(host):
+    """Put one item on the board through the service, as the facilitator."""
+
+    def add(key: str, **overrides):
+        section = LISTS[key]
+        form = section.form(data=SAMPLES[key] | overrides, workshop=host.workshop)
+        assert form.is_valid(), form.errors
+        return services.add_item(host, section, form.cleaned_data)
+
+    return add
+
+
+@pytest.fixture
+def facilitator_client(facilitator) -> Client:
+    client = Client()
+    client.force_login(facilitator)
+    return client
+
+
+def joined_client(session, token: str, name: str, function: str = "product") -> Client:
+    client = Client()
+    response = client.post(f"/join/{token}/", {"display_name": name, "function": function})
+    assert response.status_code == 302, response.content
+    return client
+
+
+@pytest.fixture
+def participant_client(live_session) -> Client:
+    return joined_client(live_session, live_session.join_token, "Pat")
+
+
+@pytest.fixture
+def observer_client(live_session) -> Client:
+    return joined_client(live_session, live_session.observer_token, "Olive")
+
+
+@pytest.fixture
+def outsider_client(db) -> Client:
+    other = get_user_model().objects.create_user("otto", password="pw-for-tests-only")
+    client = Client()
+    client.force_login(other)
+    return client
+
+
+@pytest.fixture
+def clients(facilitator_client, participant_client, observer_client, outsider_client):
+    return {"facilitator": facilitator_client, "participant": participant_client,
+            "observer": observer_client, "outsider": outsider_client}

@@ -1,0 +1,63 @@
+"""Placing recipes on the roadmap through the page, with readiness gates and overrides."""
+
+import pytest
+from samples import prefixed
+
+
+@pytest.fixture
+def gated(add):
+    source = add("data_sources", consent_basis="")
+    return add("recipes", data_sources=[source.pk])
+
+
+def place(client, workshop, recipe, phase, version=1):
+    data = prefixed({"phase": phase, "owner": "Mina", "exit_metric": "+2pt retention"},
+                    f"roadmap-{recipe.pk}") | {"version": str(version)}
+    return client.post(f"/w/{workshop.pk}/roadmap/{recipe.pk}/", data)
+
+
+def test_gated_recipe_is_flagged_on_the_board(facilitator_client, workshop, gated):
+    html = facilitator_client.get(f"/w/{workshop.pk}/").content.decode()
+    assert "Readiness gate not met" in html
+    assert "Data source “Reading history” is red" in html
+
+
+def test_placing_a_gated_recipe_in_now_is_refused_with_the_reason(participant_client,
+                                                                  workshop, gated):
+    response = place(participant_client, workshop, gated, "now")
+    assert response.status_code == 422
+    assert "readiness gate is not met" in response.content.decode()
+    gated.refresh_from_db()
+    assert gated.phase == "" and gated.owner == ""
+
+
+def test_placing_in_next_redraws_the_roadmap(participant_client, workshop, gated):
+    response = place(participant_client, workshop, gated, "next")
+    assert response.status_code == 200
+    assert response["HX-Retarget"] == "#roadmap-board"
+    gated.refresh_from_db()
+    assert (gated.phase, gated.owner) == ("next", "Mina")
+
+
+def test_facilitator_override_lets_it_into_now(facilitator_client, workshop, gated):
+    url = f"/w/{workshop.pk}/roadmap/{gated.pk}/override/"
+    assert facilitator_client.post(url, {"reason": "  "}).status_code == 422
+    response = facilitator_client.post(url, {"reason": "Consent banner ships first"})
+    assert response.status_code == 200
+    assert "Consent banner ships first" in response.content.decode()
+    assert place(facilitator_client, workshop, gated, "now", version=2).status_code == 200
+    gated.refresh_from_db()
+    assert gated.phase == "now" and gated.gate_override_by == "fran"
+
+
+@pytest.mark.parametrize(("role", "status"), [("participant", 403), ("observer", 403),
+                                              ("outsider", 404)])
+def test_only_the_facilitator_overrides_a_gate(clients, workshop, gated, role, status):
+    url = f"/w/{workshop.pk}/roadmap/{gated.pk}/override/"
+    assert clients[role].post(url, {"reason": "Because"}).status_code == status
+    gated.refresh_from_db()
+    assert gated.gate_override_reason == ""
+
+
+def test_observer_cannot_place_recipes(observer_client, workshop, gated):
+    assert place(observer_client, workshop, gated, "later").status_code == 403

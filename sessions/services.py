@@ -64,9 +64,12 @@ def remove_participant(member: Membership, participant_id: int) -> Participant:
 
 
 def session_for_token(token: str) -> tuple[WorkshopSession, str] | None:
-    """The session a join or observer link opens, and the role it gives."""
+    """The open session a join or observer link opens, and the role it gives.
+
+    An ended session's links let nobody new in; people already in stay in."""
     session = (
-        WorkshopSession.objects.filter(Q(join_token=token) | Q(observer_token=token))
+        WorkshopSession.objects.filter(Q(join_token=token) | Q(observer_token=token),
+                                       ended_at__isnull=True)
         .select_related("workshop")
         .first()
     )

@@ -15,7 +15,6 @@ from .access import FACILITATE, Membership, find_membership, remember_participan
 from .forms import JoinForm, SessionForm
 from .models import Role
 
-
 BAD_LINK = ("This link doesn't work: it is wrong, or the facilitator has replaced it with a "
             "new one. Ask the facilitator for the current link.")
 

@@ -80,3 +80,11 @@ def test_only_the_facilitator_changes_the_agenda(clients, workshop, role):
     assert clients[role].post(url + "move/", {"direction": "up"}).status_code == 403
     phase.refresh_from_db()
     assert phase.minutes == 15 and phase.position == 3
+
+
+def test_moving_a_phase_of_another_workshop_is_404(facilitator_client, facilitator, workshop):
+    from workshop import services
+
+    other = services.create_workshop(facilitator, "Other").phases.first()
+    url = f"/w/{workshop.pk}/agenda/{other.pk}/move/"
+    assert facilitator_client.post(url, {"direction": "down"}).status_code == 404

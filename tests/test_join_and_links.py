@@ -140,3 +140,10 @@ def test_join_with_missing_name_is_a_form_error(client, live_session):
     assert response.status_code == 422
     assert "This field is required" in response.content.decode()
     assert not Participant.objects.exists()
+
+
+def test_an_ended_sessions_links_let_nobody_new_in(facilitator_client, participant_client,
+                                                   live_session, workshop):
+    facilitator_client.post(f"/w/{workshop.pk}/sessions/{live_session.pk}/end/")
+    assert join(Client(), live_session.join_token).status_code == 404
+    assert participant_client.get(f"/w/{workshop.pk}/").status_code == 200

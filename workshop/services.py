@@ -171,7 +171,9 @@ def move_phase(member: Membership, phase_id: int, offset: int) -> list[AgendaPha
     """Move a phase up (-1) or down (+1) the agenda; returns the agenda in its new order."""
     member.require(FACILITATE)
     phases = list(AgendaPhase.objects.select_for_update().filter(workshop_id=member.workshop.pk))
-    index = next(i for i, phase in enumerate(phases) if phase.pk == phase_id)
+    index = next((i for i, phase in enumerate(phases) if phase.pk == phase_id), None)
+    if index is None:
+        raise AgendaPhase.DoesNotExist(f"No phase {phase_id} in this workshop")
     target = index + offset
     if 0 <= target < len(phases):
         phases[index], phases[target] = phases[target], phases[index]

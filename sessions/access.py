@@ -33,11 +33,21 @@ class Membership:
 
     @property
     def is_facilitator(self) -> bool:
-        return self.role == Role.FACILITATOR
+        return self.role in (Role.FACILITATOR, Role.COFACILITATOR)
 
     @property
     def can_edit(self) -> bool:
-        return self.role in (Role.FACILITATOR, Role.PARTICIPANT)
+        return self.role != Role.OBSERVER
+
+    @property
+    def person(self) -> str:
+        """A stable key for this person in this workshop (votes, presence, kicks)."""
+        if self.participant is not None:
+            return f"p{self.participant.pk}"
+        return f"u{self.user.pk}"
+
+    def get_role_display(self) -> str:
+        return Role(self.role).label
 
     @property
     def name(self) -> str:
@@ -77,7 +87,8 @@ def find_membership(user: Any, session: Mapping, workshop_id: int) -> Membership
     )
     if participant is None or not participant.is_active:
         return None
-    return Membership(workshop, participant.role, participant=participant)
+    role = Role.COFACILITATOR if participant.is_cofacilitator else participant.role
+    return Membership(workshop, role, participant=participant)
 
 
 def get_membership(request: HttpRequest, workshop_id: int, need: str = VIEW) -> Membership:

@@ -13,6 +13,7 @@ from .tokens import new_token
 
 class Role(models.TextChoices):
     FACILITATOR = "facilitator", "Facilitator"
+    COFACILITATOR = "cofacilitator", "Co-facilitator"
     PARTICIPANT = "participant", "Participant"
     OBSERVER = "observer", "Observer"
 
@@ -63,9 +64,10 @@ class Participant(models.Model):
     display_name = models.CharField(max_length=80)
     function = models.CharField(max_length=20, choices=Function.choices)
     role = models.CharField(
-        max_length=12,
+        max_length=13,
         choices=[(Role.PARTICIPANT, "Participant"), (Role.OBSERVER, "Observer")],
     )
+    is_cofacilitator = models.BooleanField(default=False)
     joined_with = models.CharField(max_length=64)
     joined_at = models.DateTimeField(auto_now_add=True)
     removed_at = models.DateTimeField(null=True, blank=True)
@@ -82,3 +84,124 @@ class Participant(models.Model):
             self.removed_at is None
             and self.joined_with == self.session.token_for(self.role)
         )
+
+
+class Room(models.Model):
+    """What the facilitator leads in the room: the phase, the timer, locks, spotlight.
+
+    One per workshop; the server holds the timer's end time so every screen
+    shows the same seconds.
+    """
+
+    workshop = models.OneToOneField(Workshop, on_delete=models.CASCADE, related_name="room")
+    current_phase = models.ForeignKey(
+        "workshop.AgendaPhase", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    timer_ends_at = models.DateTimeField(null=True, blank=True)
+    timer_remaining = models.PositiveIntegerField(null=True, blank=True)
+    board_locked = models.BooleanField(default=False)
+    locked_sections = models.JSONField(default=list, blank=True)
+    anonymous_sections = models.JSONField(default=list, blank=True)
+    spotlight = models.CharField(max_length=80, blank=True)
+
+    def __str__(self) -> str:
+        return f"Room of {self.workshop}"
+
+    def is_locked(self, section: str) -> bool:
+        return self.board_locked or section in self.locked_sections
+
+    @property
+    def timer_running(self) -> bool:
+        return self.timer_ends_at is not None
+
+    def seconds_left(self, now=None) -> int | None:
+        if self.timer_ends_at is not None:
+            now = now or timezone.now()
+            return max(0, round((self.timer_ends_at - now).total_seconds()))
+        return self.timer_remaining
+
+
+class Presence(models.Model):
+    """One open websocket on a board. Rows are kept in the database so that every
+    worker sees who is in the room; a heartbeat lets stale rows of a dead worker expire."""
+
+    workshop = models.ForeignKey(Workshop, on_delete=models.CASCADE, related_name="+")
+    channel_name = models.CharField(max_length=200, unique=True)
+    person = models.CharField(max_length=40)
+    name = models.CharField(max_length=SHORT)
+    function = models.CharField(max_length=20, blank=True)
+    role = models.CharField(max_length=12)
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["workshop", "seen_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} on {self.workshop_id}"
+
+
+class Vote(models.Model):
+    """A dot vote on the recipes, opened and closed by the facilitator."""
+
+    workshop = models.ForeignKey(Workshop, on_delete=models.CASCADE, related_name="votes")
+    session = models.ForeignKey(
+        WorkshopSession, on_delete=models.SET_NULL, null=True, blank=True, related_name="votes"
+    )
+    budget = models.PositiveSmallIntegerField(default=3)
+    per_item = models.PositiveSmallIntegerField(default=3)
+    hidden = models.BooleanField(default=True)
+    opened_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    results = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workshop"], condition=models.Q(closed_at__isnull=True),
+                name="one_open_vote_per_workshop",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(budget__gte=1, budget__lte=20, per_item__gte=1),
+                name="vote_budget_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Vote {self.pk} on {self.workshop}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class Dot(models.Model):
+    """One dot a person put on a recipe.
+
+    The budget is enforced by the database, not only the page: each dot takes a
+    numbered slot, unique per voter, and a slot must lie within the budget copied
+    onto the row; so two tabs racing for the last dot cannot both win.
+    """
+
+    vote = models.ForeignKey(Vote, on_delete=models.CASCADE, related_name="dots")
+    voter = models.CharField(max_length=40)
+    recipe = models.ForeignKey("workshop.Recipe", on_delete=models.CASCADE, related_name="dots")
+    slot = models.PositiveSmallIntegerField()
+    item_slot = models.PositiveSmallIntegerField()
+    budget = models.PositiveSmallIntegerField()
+    per_item = models.PositiveSmallIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["vote", "voter", "slot"], name="one_dot_per_slot"),
+            models.UniqueConstraint(fields=["vote", "voter", "recipe", "item_slot"],
+                                    name="one_dot_per_item_slot"),
+            models.CheckConstraint(
+                condition=models.Q(slot__gte=1, slot__lte=models.F("budget"),
+                                   item_slot__gte=1, item_slot__lte=models.F("per_item")),
+                name="dot_within_budget",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.voter} → {self.recipe_id}"

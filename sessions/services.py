@@ -6,9 +6,10 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from workshop.services import record_event
+from workshop.events import record_event
 
 from .access import FACILITATE, Membership
+from .closecodes import LINK_ROTATED, REMOVED
 from .models import Participant, Role, WorkshopSession
 from .tokens import new_token
 
@@ -39,6 +40,9 @@ def rotate_link(member: Membership, session_id: int, role: str) -> WorkshopSessi
     """Issue a new join or observer link; whoever came by the old one is out."""
     member.require(FACILITATE)
     session = member.workshop.sessions.select_for_update().get(pk=session_id)
+    old = session.token_for(role)
+    gone = [f"p{pk}" for pk in session.participants.filter(
+        joined_with=old, removed_at__isnull=True).values_list("pk", flat=True)]
     if role == Role.OBSERVER:
         session.observer_token = new_token()
         session.save(update_fields=["observer_token"])
@@ -46,6 +50,9 @@ def rotate_link(member: Membership, session_id: int, role: str) -> WorkshopSessi
         session.join_token = new_token()
         session.save(update_fields=["join_token"])
     record_event(member.workshop.pk, "link.rotated", "sessions", session.pk, member.name)
+    _kick_after_commit(member.workshop.pk, gone, LINK_ROTATED,
+                       "The facilitator replaced the link you joined by. Ask them for the new "
+                       "one; everything you saved is on the board.")
     return session
 
 
@@ -60,7 +67,15 @@ def remove_participant(member: Membership, participant_id: int) -> Participant:
         participant.save(update_fields=["removed_at"])
         record_event(member.workshop.pk, "participant.removed", "sessions", participant.pk,
                      member.name)
+        _kick_after_commit(member.workshop.pk, [f"p{participant.pk}"], REMOVED,
+                           "The facilitator removed you from this workshop.")
     return participant
+
+
+def _kick_after_commit(workshop_id: int, persons: list[str], code: int, reason: str) -> None:
+    from .broadcast import kick
+
+    transaction.on_commit(lambda: kick(workshop_id, persons, code, reason))
 
 
 def session_for_token(token: str) -> tuple[WorkshopSession, str] | None:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from workshop.views import board_view
 
-from . import services
-from .access import FACILITATE, Membership, find_membership, remember_participant
+from . import room, services, voting
+from .access import EDIT, FACILITATE, VIEW, Membership, find_membership, remember_participant
 from .forms import JoinForm, SessionForm
 from .models import Role
 
@@ -96,3 +97,103 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
                   {"form": form, "session": session, "role": role,
                    "workshop": session.workshop},
                   status=422 if form.errors else 200)
+
+
+# Leading the room --------------------------------------------------------------
+
+def _names(request: HttpRequest) -> list[str]:
+    return [name for name in request.POST.get("section", "").split(",") if name]
+
+
+def _flag(request: HttpRequest, name: str) -> bool:
+    return request.POST.get(name) in ("1", "true", "on", "yes")
+
+
+@require_POST
+@board_view(FACILITATE)
+def room_phase(request: HttpRequest, member: Membership) -> HttpResponse:
+    step = request.POST.get("step")
+    if step in ("next", "back"):
+        room.step_room(member, 1 if step == "next" else -1)
+    else:
+        room.move_room(member, int(request.POST.get("phase", "0") or 0))
+    return HttpResponse(status=204)  # every page, this one too, follows the broadcast
+
+
+@require_POST
+@board_view(FACILITATE)
+def room_timer(request: HttpRequest, member: Membership) -> HttpResponse:
+    room.control_timer(member, request.POST.get("action", ""))
+    return HttpResponse(status=204)
+
+
+@require_POST
+@board_view(FACILITATE)
+def room_lock(request: HttpRequest, member: Membership) -> HttpResponse:
+    room.lock(member, _names(request), _flag(request, "locked"))
+    return HttpResponse(status=204)
+
+
+@require_POST
+@board_view(FACILITATE)
+def room_anonymous(request: HttpRequest, member: Membership) -> HttpResponse:
+    room.set_anonymous(member, _names(request), _flag(request, "anonymous"))
+    return HttpResponse(status=204)
+
+
+@require_POST
+@board_view(FACILITATE)
+def room_spotlight(request: HttpRequest, member: Membership) -> HttpResponse:
+    room.set_spotlight(member, request.POST.get("target", ""))
+    return HttpResponse(status=204)
+
+
+@require_POST
+@board_view(FACILITATE)
+def cofacilitate(request: HttpRequest, member: Membership, participant_id: int) -> HttpResponse:
+    person = room.name_cofacilitator(member, participant_id, _flag(request, "on"))
+    verb = "is now a co-facilitator" if person.is_cofacilitator else "is no longer co-facilitating"
+    messages.success(request, f"{person.display_name} {verb}.")
+    return redirect("sessions", member.workshop.pk)
+
+
+# Dot voting --------------------------------------------------------------------
+
+class OpenVoteForm(forms.Form):
+    budget = forms.IntegerField(min_value=1, max_value=20, initial=3, label="Dots per person")
+    per_item = forms.IntegerField(min_value=1, max_value=20, initial=3,
+                                  label="Most dots on one recipe")
+    hidden = forms.BooleanField(required=False, initial=True, label="Hide votes until closed")
+
+
+@require_POST
+@board_view(FACILITATE)
+def vote_open(request: HttpRequest, member: Membership) -> HttpResponse:
+    form = OpenVoteForm(request.POST)
+    if not form.is_valid():
+        first = next(iter(form.errors.values()))[0]
+        return HttpResponseBadRequest(first)
+    voting.open_vote(member, **form.cleaned_data)
+    return HttpResponse(status=204)
+
+
+@require_POST
+@board_view(FACILITATE)
+def vote_close(request: HttpRequest, member: Membership) -> HttpResponse:
+    voting.close_vote(member)
+    return HttpResponse(status=204)
+
+
+@require_http_methods(["GET", "POST"])
+@board_view(VIEW)
+def ballot(request: HttpRequest, member: Membership) -> HttpResponse:
+    """My own dots: personal, so it travels in my HTTP response, never in a broadcast."""
+    if request.method == "POST":
+        member.require(EDIT)
+        recipe = int(request.POST.get("recipe", "0") or 0)
+        if request.POST.get("action") == "remove":
+            voting.retract_dot(member, recipe)
+        else:
+            voting.cast_dot(member, recipe)
+    return render(request, "live/ballot.html",
+                  {"workshop": member.workshop, "member": member, **voting.ballot(member)})

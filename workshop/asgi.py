@@ -1,5 +1,8 @@
-"""ASGI entry point: Django for HTTP; the live board's websockets come with the
-live-board work (sessions.routing)."""
+"""ASGI entry point: Django for HTTP, the board's consumer for websockets.
+
+Websockets pass the Origin check against ALLOWED_HOSTS and carry the Django
+session and user, so the consumer checks the same membership as the views.
+"""
 
 import os
 
@@ -8,6 +11,13 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "workshop.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from sessions.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter({
+    "http": django_asgi_app,
+    "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+})

@@ -5,6 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from sessions.access import Membership
+from sessions.models import Room
+from sessions.presence import people_online
+from sessions.room import room_for, room_state
+from sessions.viewer import Viewer
+from sessions.voting import vote_context
 
 from .choices import Quadrant, RoadmapPhase
 from .methods import get_method
@@ -15,18 +20,32 @@ from .sections import LISTS
 PHASE_LISTS = {"decisions": ("decisions", "action_items", "parking_lot")}
 
 
-def roadmap_lanes(recipes: list[Recipe]) -> list[tuple[RoadmapPhase, list[Recipe]]]:
+def roadmap_lanes(recipes: list[Recipe],
+                  dots: dict[int, int] | None = None) -> list[tuple[RoadmapPhase, list[Recipe]]]:
+    """Recipes by roadmap phase, each with its dots from the last closed vote."""
+    for recipe in recipes:
+        recipe.dot_count = (dots or {}).get(recipe.pk, 0)
     lanes = [RoadmapPhase.NOW, RoadmapPhase.NEXT, RoadmapPhase.LATER, RoadmapPhase.UNPLANNED]
     return [(phase, [r for r in recipes if r.phase == phase]) for phase in lanes]
 
 
+def viewer_for(member: Membership) -> tuple[Viewer, Room]:
+    room = room_for(member.workshop.pk)
+    return Viewer.for_member(member, room), room
+
+
 def roadmap_context(member: Membership) -> dict[str, Any]:
     recipes = list(LISTS["recipes"].items(member.workshop.pk))
-    return {"workshop": member.workshop, "member": member, "roadmap": roadmap_lanes(recipes)}
+    dots = vote_context(member.workshop)["dots_by_recipe"]
+    viewer, room = viewer_for(member)
+    return {"workshop": member.workshop, "member": member, "viewer": viewer, "room": room,
+            "roadmap": roadmap_lanes(recipes, dots)}
 
 
 def board_context(member: Membership) -> dict[str, Any]:
     workshop = member.workshop
+    viewer, room = viewer_for(member)
+    votes = vote_context(workshop)
     items = {key: list(section.items(workshop.pk)) for key, section in LISTS.items()}
     phases = list(workshop.phases.all())
     recipes = items["recipes"]
@@ -42,10 +61,17 @@ def board_context(member: Membership) -> dict[str, Any]:
             }
             for key in keys if key in LISTS
         ]
-        blocks.append({"phase": phase, "lists": lists})
+        specials = (phase.section,) if phase.section in ("north_star", "roadmap") else ()
+        lock_keys = [*specials, *(entry["section"].key for entry in lists)]
+        blocks.append({"phase": phase, "lists": lists, "lock_keys": lock_keys})
     return {
         "workshop": workshop,
         "member": member,
+        "viewer": viewer,
+        "room": room,
+        "room_state": room_state(room),
+        "people": people_online(workshop.pk),
+        **votes,
         "method": get_method(workshop.method),
         "phases": phases,
         "blocks": blocks,
@@ -53,5 +79,5 @@ def board_context(member: Membership) -> dict[str, Any]:
         "quadrants": [
             (quadrant, [r for r in recipes if r.quadrant == quadrant]) for quadrant in Quadrant
         ],
-        "roadmap": roadmap_lanes(recipes),
+        "roadmap": roadmap_lanes(recipes, votes["dots_by_recipe"]),
     }

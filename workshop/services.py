@@ -11,14 +11,17 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import Max
 from django.utils import timezone
 
 from sessions.access import EDIT, FACILITATE, Membership
+from sessions.models import Room
+from sessions.room import check_unlocked
 
 from .choices import RoadmapPhase
+from .events import record_event
 from .methods import get_method
-from .models import AgendaPhase, BoardEvent, BoardItem, NorthStar, Recipe, Workshop
+from .models import AgendaPhase, BoardItem, NorthStar, Recipe, Workshop
 from .sections import Section
 
 
@@ -28,20 +31,6 @@ class ConflictError(Exception):
     def __init__(self, current: BoardItem):
         super().__init__(f"{current} changed since it was opened")
         self.current = current
-
-
-def record_event(
-    workshop_id: int, kind: str, section: str = "", item_id: int | None = None, actor: str = ""
-) -> BoardEvent:
-    """Bump the board version and log the change. Call inside the write's transaction."""
-    Workshop.objects.filter(pk=workshop_id).update(
-        version=F("version") + 1, updated_at=timezone.now()
-    )
-    version = Workshop.objects.values_list("version", flat=True).get(pk=workshop_id)
-    return BoardEvent.objects.create(
-        workshop_id=workshop_id, version=version, kind=kind, section=section,
-        item_id=item_id, actor=actor,
-    )
 
 
 def _apply(item: BoardItem, data: dict[str, Any]) -> None:
@@ -68,6 +57,7 @@ def _check_version(item: BoardItem, base_version: int | None) -> None:
 @transaction.atomic
 def add_item(member: Membership, section: Section, data: dict[str, Any]) -> BoardItem:
     member.require(EDIT)
+    check_unlocked(member, section.key)
     workshop_id = member.workshop.pk
     last = section.model.objects.filter(workshop_id=workshop_id).aggregate(Max("position"))
     item = section.model(
@@ -86,6 +76,7 @@ def update_item(
     base_version: int | None,
 ) -> BoardItem:
     member.require(EDIT)
+    check_unlocked(member, section.key)
     item = _locked(section.model, member.workshop.pk, item_id)
     _check_version(item, base_version)
     item.version += 1
@@ -97,9 +88,28 @@ def update_item(
 @transaction.atomic
 def delete_item(member: Membership, section: Section, item_id: int) -> None:
     member.require(EDIT)
+    check_unlocked(member, section.key)
     item = _locked(section.model, member.workshop.pk, item_id)
     item.delete()
     record_event(member.workshop.pk, "item.deleted", section.key, item_id, member.name)
+
+
+@transaction.atomic
+def move_item(member: Membership, section: Section, item_id: int, offset: int) -> None:
+    """Move an item one place earlier (-1) or later (+1) in its list."""
+    member.require(EDIT)
+    check_unlocked(member, section.key)
+    items = list(section.model.objects.select_for_update().filter(workshop_id=member.workshop.pk))
+    index = next((i for i, item in enumerate(items) if item.pk == item_id), None)
+    if index is None:
+        raise section.model.DoesNotExist(f"No {section.item_name} {item_id} here")
+    target = index + offset
+    if 0 <= target < len(items):
+        items[index], items[target] = items[target], items[index]
+        for position, item in enumerate(items, start=1):
+            item.position = position
+        section.model.objects.bulk_update(items, ["position"])
+        record_event(member.workshop.pk, "item.moved", section.key, item_id, member.name)
 
 
 @transaction.atomic
@@ -107,6 +117,7 @@ def update_north_star(
     member: Membership, data: dict[str, Any], base_version: int | None
 ) -> NorthStar:
     member.require(EDIT)
+    check_unlocked(member, "north_star")
     north_star = NorthStar.objects.select_for_update().get(workshop_id=member.workshop.pk)
     _check_version(north_star, base_version)
     north_star.version += 1
@@ -123,6 +134,7 @@ def place_on_roadmap(
 ) -> Recipe:
     """Put a recipe in a roadmap phase. A gated recipe enters 'now' only with an override."""
     member.require(EDIT)
+    check_unlocked(member, "roadmap")
     recipe = _locked(Recipe, member.workshop.pk, recipe_id)
     _check_version(recipe, base_version)
     if (
@@ -201,5 +213,6 @@ def create_workshop(owner: Any, title: str, organisation: str = "",
         for position, phase in enumerate(template.phases)
     )
     NorthStar.objects.create(workshop=workshop)
+    Room.objects.create(workshop=workshop, current_phase=workshop.phases.first())
     record_event(workshop.pk, "workshop.created", actor=owner.get_username())
     return workshop

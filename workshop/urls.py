@@ -10,6 +10,7 @@ board = [
     path("s/<slug:section>/<int:item_id>/", views.item_detail, name="item_detail"),
     path("s/<slug:section>/<int:item_id>/edit/", views.item_edit, name="item_edit"),
     path("s/<slug:section>/<int:item_id>/delete/", views.item_delete, name="item_delete"),
+    path("s/<slug:section>/<int:item_id>/move/", views.item_move, name="item_move"),
     path("roadmap/<int:item_id>/", views.roadmap_card, name="roadmap_card"),
     path("roadmap/<int:item_id>/override/", views.gate_override, name="gate_override"),
     path("agenda/<int:phase_id>/", views.phase_edit, name="phase_edit"),

@@ -17,12 +17,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from sessions.access import EDIT, FACILITATE, VIEW, Membership, get_membership
+from sessions.room import Locked
 
 from . import services
 from .forms import GateOverrideForm, NorthStarForm, PhaseForm, RoadmapForm, SignupForm, WorkshopForm
 from .models import AgendaPhase, Recipe
 from .sections import Section, get_section
-from .selectors import board_context, roadmap_context
+from .selectors import board_context, roadmap_context, viewer_for
 
 
 def board_view(need: str) -> Callable:
@@ -39,10 +40,19 @@ def board_view(need: str) -> Callable:
                 raise Http404("That item is not on this board (any more).") from None
             except ValidationError as error:
                 return HttpResponseBadRequest(" ".join(error.messages))
+            except Locked as error:
+                return HttpResponse(str(error), status=423)
 
         return wrapper
 
     return decorate
+
+
+def board_ctx(member: Membership, **extra) -> dict:
+    """What every fragment of the board is rendered with, for this person."""
+    viewer, room = viewer_for(member)
+    return {"workshop": member.workshop, "member": member, "viewer": viewer, "room": room,
+            **extra}
 
 
 def with_error(response: HttpResponse, message: str) -> HttpResponse:
@@ -94,18 +104,17 @@ def board(request: HttpRequest, member: Membership) -> HttpResponse:
 
 def render_item(request: HttpRequest, member: Membership, section: Section, item,
                 status: int = 200) -> HttpResponse:
-    context = {"item": item, "member": member, "workshop": member.workshop, "section": section}
+    context = board_ctx(member, item=item, section=section)
     return render(request, section.item_template, context, status=status)
 
 
 def render_form(request: HttpRequest, member: Membership, form, action: str, *, item,
-                status: int = 200, conflict_html: str = "", cancel_url: str = "") -> HttpResponse:
+                status: int = 200, conflict_html: str = "", cancel_url: str = "",
+                dom_id: str = "") -> HttpResponse:
     """The edit form of one item; Cancel fetches the item's card again."""
-    return render(request, "board/item_form.html", {
-        "form": form, "action": action, "item": item, "member": member,
-        "workshop": member.workshop, "conflict_html": conflict_html,
-        "cancel_url": cancel_url or action,
-    }, status=status)
+    return render(request, "board/item_form.html", board_ctx(
+        member, form=form, action=action, item=item, conflict_html=conflict_html,
+        cancel_url=cancel_url or action, dom_id=dom_id), status=status)
 
 
 @require_POST
@@ -114,9 +123,8 @@ def item_add(request: HttpRequest, member: Membership, section: str) -> HttpResp
     section = get_section(section)
     form = section.form(request.POST, workshop=member.workshop, prefix=f"add-{section.key}")
     if not form.is_valid():
-        response = render(request, "board/_add_form.html", {
-            "add_form": form, "section": section, "workshop": member.workshop, "member": member,
-        }, status=422)
+        response = render(request, "board/_add_form.html",
+                          board_ctx(member, add_form=form, section=section), status=422)
         return reswap(retarget(response, f"#add-{section.key}"), "outerHTML")
     item = services.add_item(member, section, form.cleaned_data)
     return render_item(request, member, section, item, status=201)
@@ -138,7 +146,7 @@ def item_edit(request: HttpRequest, member: Membership, section: str,
     section = get_section(section)
     item = section.items(member.workshop.pk).get(pk=item_id)
     prefix = f"{section.key}-{item_id}"
-    edit = {"action": request.path, "item": item,
+    edit = {"action": request.path, "item": item, "dom_id": f"{section.key}-{item_id}",
             "cancel_url": reverse("item_detail", args=[member.workshop.pk, section.key, item_id])}
     if request.method == "GET":
         form = section.form(instance=item, workshop=member.workshop, prefix=prefix)
@@ -153,16 +161,25 @@ def item_edit(request: HttpRequest, member: Membership, section: str,
         # Keep the person's draft and show what was saved meanwhile, so they can merge.
         # The form now carries the saved version: sending it again replaces it knowingly.
         current = section.items(member.workshop.pk).get(pk=item_id)
-        theirs = render_to_string(section.item_template, {
-            "item": current, "member": member, "workshop": member.workshop,
-            "section": section, "readonly": True,
-        }, request=request)
+        theirs = render_to_string(section.item_template, board_ctx(
+            member, item=current, section=section, readonly=True), request=request)
         draft = section.form(request.POST, instance=current, workshop=member.workshop,
                              prefix=prefix)
         return render_form(request, member, draft, status=409, conflict_html=theirs,
                            **(edit | {"item": current}))
     return render_item(request, member, section, section.items(member.workshop.pk).get(
         pk=item_id))
+
+
+@require_POST
+@board_view(EDIT)
+def item_move(request: HttpRequest, member: Membership, section: str,
+              item_id: int) -> HttpResponse:
+    if request.POST.get("direction") not in ("up", "down"):
+        return HttpResponseBadRequest("direction must be up or down")
+    offset = -1 if request.POST["direction"] == "up" else 1
+    services.move_item(member, get_section(section), item_id, offset)
+    return HttpResponse(status=204)  # the broadcast redraws the list on every page
 
 
 @require_POST
@@ -181,29 +198,28 @@ def north_star(request: HttpRequest, member: Membership) -> HttpResponse:
     current = member.workshop.north_star
     if request.method == "GET" and request.GET.get("edit") is None:
         return render(request, "sections/north_star.html#item",
-                      {"north_star": current, "member": member, "workshop": member.workshop})
+                      board_ctx(member, north_star=current))
     member.require(EDIT)
     if request.method == "GET":
         return render_form(request, member, NorthStarForm(instance=current,
                                                           workshop=member.workshop,
                                                           prefix="north-star"),
-                           request.path, item=current)
+                           request.path, item=current, dom_id="north-star")
     form = NorthStarForm(request.POST, instance=current, workshop=member.workshop,
                          prefix="north-star")
     if not form.is_valid():
-        return render_form(request, member, form, request.path, item=current, status=422)
+        return render_form(request, member, form, request.path, item=current, status=422,
+                           dom_id="north-star")
     try:
         saved = services.update_north_star(member, form.cleaned_data, posted_version(request))
     except services.ConflictError as conflict:
-        theirs = render_to_string("sections/north_star.html#item", {
-            "north_star": conflict.current, "member": member, "workshop": member.workshop,
-            "readonly": True}, request=request)
+        theirs = render_to_string("sections/north_star.html#item", board_ctx(
+            member, north_star=conflict.current, readonly=True), request=request)
         draft = NorthStarForm(request.POST, instance=conflict.current, workshop=member.workshop,
                               prefix="north-star")
         return render_form(request, member, draft, request.path, item=conflict.current,
-                           status=409, conflict_html=theirs)
-    return render(request, "sections/north_star.html#item",
-                  {"north_star": saved, "member": member, "workshop": member.workshop})
+                           status=409, conflict_html=theirs, dom_id="north-star")
+    return render(request, "sections/north_star.html#item", board_ctx(member, north_star=saved))
 
 
 # The roadmap ----------------------------------------------------------------
@@ -211,8 +227,7 @@ def north_star(request: HttpRequest, member: Membership) -> HttpResponse:
 def render_roadmap_card(request: HttpRequest, member: Membership, recipe_id: int,
                         status: int = 200) -> HttpResponse:
     recipe = get_section("recipes").items(member.workshop.pk).get(pk=recipe_id)
-    return render(request, "sections/roadmap.html#card",
-                  {"recipe": recipe, "member": member, "workshop": member.workshop},
+    return render(request, "sections/roadmap.html#card", board_ctx(member, recipe=recipe),
                   status=status)
 
 
@@ -227,7 +242,7 @@ def roadmap_card(request: HttpRequest, member: Membership, item_id: int) -> Http
         return render_form(request, member, RoadmapForm(instance=recipe,
                                                         workshop=member.workshop,
                                                         prefix=f"roadmap-{item_id}"),
-                           request.path, item=recipe)
+                           request.path, item=recipe, dom_id=f"roadmap-{item_id}")
     form = RoadmapForm(request.POST, instance=recipe, workshop=member.workshop,
                        prefix=f"roadmap-{item_id}")
     if form.is_valid():
@@ -242,8 +257,10 @@ def roadmap_card(request: HttpRequest, member: Membership, item_id: int) -> Http
         except services.ConflictError:
             form.add_error(None, "Someone changed this recipe's place on the roadmap meanwhile. "
                                  "Cancel to see it, then try again.")
-            return render_form(request, member, form, request.path, item=recipe, status=409)
-    return render_form(request, member, form, request.path, item=recipe, status=422)
+            return render_form(request, member, form, request.path, item=recipe, status=409,
+                               dom_id=f"roadmap-{item_id}")
+    return render_form(request, member, form, request.path, item=recipe, status=422,
+                       dom_id=f"roadmap-{item_id}")
 
 
 @require_POST
@@ -263,10 +280,8 @@ def gate_override(request: HttpRequest, member: Membership, item_id: int) -> Htt
 # The agenda -----------------------------------------------------------------
 
 def render_agenda(request: HttpRequest, member: Membership, status: int = 200) -> HttpResponse:
-    return render(request, "board.html#agenda", {
-        "phases": list(member.workshop.phases.all()), "member": member,
-        "workshop": member.workshop,
-    }, status=status)
+    return render(request, "board.html#agenda",
+                  board_ctx(member, phases=list(member.workshop.phases.all())), status=status)
 
 
 @require_POST

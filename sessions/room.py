@@ -1,0 +1,185 @@
+"""Leading the room: the phase everyone is on, the shared timer, locks, spotlight,
+anonymous sections and co-facilitators. Only facilitators call these."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from workshop.events import record_event
+from workshop.models import AgendaPhase
+from workshop.sections import LISTS
+
+from .access import FACILITATE, Membership
+from .models import Participant, Room
+
+TIMER_ACTIONS = ("start", "pause", "add_minute", "reset")
+# Sections that can be locked: the lists plus the singletons and the roadmap.
+LOCKABLE = (*LISTS, "north_star", "roadmap")
+SPOTLIGHT = re.compile(r"^(?P<section>[a-z_]+)-(?P<pk>\d+)$")
+
+
+class Locked(Exception):
+    """A write to a part of the board the facilitator has locked."""
+
+
+def room_for(workshop_id: int) -> Room:
+    return Room.objects.get_or_create(workshop_id=workshop_id)[0]
+
+
+def check_unlocked(member: Membership, section: str) -> None:
+    """Refuse a participant's write to a locked board or section; facilitators may still
+    write (they locked it to lead a discussion, not to stop themselves)."""
+    if member.is_facilitator:
+        return
+    room = room_for(member.workshop.pk)
+    if room.board_locked:
+        raise Locked("The facilitator has locked the board for now. Your text is kept: "
+                     "save it again when the board is unlocked.")
+    if section in room.locked_sections:
+        raise Locked("The facilitator has locked this section for now. Your text is kept: "
+                     "save it again when it is unlocked.")
+
+
+def _room(member: Membership) -> Room:
+    member.require(FACILITATE)
+    room_for(member.workshop.pk)
+    return Room.objects.select_for_update().get(workshop_id=member.workshop.pk)
+
+
+def _save(member: Membership, room: Room, kind: str, fields: list[str]) -> Room:
+    room.save(update_fields=fields)
+    record_event(member.workshop.pk, kind, "room", room.pk, member.name)
+    return room
+
+
+@transaction.atomic
+def move_room(member: Membership, phase_id: int) -> Room:
+    """Take everyone to a phase, with its timebox loaded on the timer (not running)."""
+    room = _room(member)
+    phase = AgendaPhase.objects.get(workshop=member.workshop, pk=phase_id)
+    room.current_phase = phase
+    room.timer_ends_at, room.timer_remaining = None, phase.minutes * 60
+    return _save(member, room, "room.phase",
+                 ["current_phase", "timer_ends_at", "timer_remaining"])
+
+
+@transaction.atomic
+def step_room(member: Membership, offset: int) -> Room:
+    """Advance (+1) or step back (-1) to the next phase that is not skipped."""
+    room = _room(member)
+    phases = [p for p in member.workshop.phases.all() if not p.skipped]
+    if not phases:
+        raise ValidationError("Every phase of the agenda is skipped.")
+    ids = [p.pk for p in phases]
+    if room.current_phase_id in ids:
+        index = min(max(ids.index(room.current_phase_id) + offset, 0), len(phases) - 1)
+    else:
+        index = 0
+    phase = phases[index]
+    room.current_phase = phase
+    room.timer_ends_at, room.timer_remaining = None, phase.minutes * 60
+    return _save(member, room, "room.phase",
+                 ["current_phase", "timer_ends_at", "timer_remaining"])
+
+
+@transaction.atomic
+def control_timer(member: Membership, action: str) -> Room:
+    if action not in TIMER_ACTIONS:
+        raise ValidationError(f"Unknown timer action “{action}”.")
+    room = _room(member)
+    now = timezone.now()
+    left = room.seconds_left(now)
+    phase_seconds = room.current_phase.minutes * 60 if room.current_phase else 10 * 60
+    if action == "start" and room.timer_ends_at is None:
+        room.timer_ends_at = now + timedelta(seconds=left if left else phase_seconds)
+        room.timer_remaining = None
+    elif action == "pause" and room.timer_ends_at is not None:
+        room.timer_ends_at, room.timer_remaining = None, left
+    elif action == "add_minute":
+        if room.timer_ends_at is not None:
+            room.timer_ends_at = max(room.timer_ends_at, now) + timedelta(minutes=1)
+        else:
+            room.timer_remaining = (left or 0) + 60
+    elif action == "reset":
+        room.timer_ends_at, room.timer_remaining = None, phase_seconds
+    return _save(member, room, "room.timer", ["timer_ends_at", "timer_remaining"])
+
+
+def _toggled(current: list[str], names: list[str], on: bool) -> list[str]:
+    return sorted(set(current) | set(names) if on else set(current) - set(names))
+
+
+@transaction.atomic
+def lock(member: Membership, sections: list[str], locked: bool) -> Room:
+    """Lock or unlock the whole board (["board"]) or some sections."""
+    room = _room(member)
+    if sections == ["board"]:
+        room.board_locked = locked
+    elif sections and set(sections) <= set(LOCKABLE):
+        room.locked_sections = _toggled(room.locked_sections, sections, locked)
+    else:
+        raise ValidationError("There is no such section to lock.")
+    return _save(member, room, "room.lock", ["board_locked", "locked_sections"])
+
+
+@transaction.atomic
+def set_anonymous(member: Membership, sections: list[str], anonymous: bool) -> Room:
+    """Hide or show authors in some lists; the room's pages never receive hidden names."""
+    if not sections or not set(sections) <= set(LISTS):
+        raise ValidationError("There is no such list to make anonymous.")
+    room = _room(member)
+    room.anonymous_sections = _toggled(room.anonymous_sections, sections, anonymous)
+    return _save(member, room, "room.anonymous", ["anonymous_sections"])
+
+
+@transaction.atomic
+def set_spotlight(member: Membership, target: str) -> Room:
+    """Spotlight one item (by its element id, e.g. "recipes-12") or clear it ("")."""
+    room = _room(member)
+    if target:
+        match = SPOTLIGHT.match(target)
+        section = LISTS.get(match["section"]) if match else None
+        if section is None or not section.model.objects.filter(
+                workshop=member.workshop, pk=match["pk"]).exists():
+            raise ValidationError("That item is not on this board.")
+    room.spotlight = target
+    return _save(member, room, "room.spotlight", ["spotlight"])
+
+
+@transaction.atomic
+def name_cofacilitator(member: Membership, participant_id: int, on: bool) -> Participant:
+    """Share facilitator powers with a participant. Powers belong to people, not to
+    connections: nobody gains them because the facilitator's socket dropped."""
+    member.require(FACILITATE)
+    person = Participant.objects.select_for_update().get(
+        pk=participant_id, session__workshop=member.workshop, removed_at__isnull=True)
+    if person.role != "participant":
+        raise ValidationError("Only participants can co-facilitate; observers only watch.")
+    person.is_cofacilitator = on
+    person.save(update_fields=["is_cofacilitator"])
+    record_event(member.workshop.pk, "room.cofacilitator", "sessions", person.pk, member.name)
+    return person
+
+
+def room_state(room: Room) -> dict[str, Any]:
+    """What the page's script needs beyond HTML: where the room is and the timer."""
+    now = timezone.now()
+    return {
+        "phase": room.current_phase.key if room.current_phase else None,
+        "timer": {
+            "running": room.timer_running,
+            "ends_at": int(room.timer_ends_at.timestamp() * 1000) if room.timer_ends_at else None,
+            "remaining": room.seconds_left(now),
+            "server_now": int(now.timestamp() * 1000),
+        },
+        "board_locked": room.board_locked,
+        "locked_sections": room.locked_sections,
+        "anonymous_sections": room.anonymous_sections,
+        "spotlight": room.spotlight,
+    }

@@ -1,0 +1,145 @@
+"""Dot voting on recipes in the prioritize phase.
+
+While a vote is hidden no fragment carries anyone's dots: the room sees who has
+voted, each person sees only their own dots (in their own HTTP responses).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from workshop.events import record_event
+from workshop.models import Recipe, Workshop
+
+from .access import EDIT, FACILITATE, Membership
+from .models import Dot, Vote
+
+
+class NoDotsLeft(ValidationError):
+    pass
+
+
+def open_vote_of(workshop_id: int) -> Vote | None:
+    return Vote.objects.filter(workshop_id=workshop_id, closed_at__isnull=True).first()
+
+
+@transaction.atomic
+def open_vote(member: Membership, budget: int = 3, per_item: int = 3,
+              hidden: bool = True) -> Vote:
+    member.require(FACILITATE)
+    if not 1 <= budget <= 20 or not 1 <= per_item <= budget:
+        raise ValidationError("Give each person 1 to 20 dots, and at most that many per recipe.")
+    if open_vote_of(member.workshop.pk):
+        raise ValidationError("A vote is already open: close it before opening another.")
+    session = member.workshop.sessions.filter(ended_at__isnull=True).first()
+    vote = Vote.objects.create(workshop=member.workshop, session=session, budget=budget,
+                               per_item=per_item, hidden=hidden)
+    record_event(member.workshop.pk, "vote.opened", "vote", vote.pk, member.name)
+    return vote
+
+
+def _current(member: Membership) -> Vote:
+    vote = open_vote_of(member.workshop.pk)
+    if vote is None:
+        raise ValidationError("No vote is open right now.")
+    return vote
+
+
+def cast_dot(member: Membership, recipe_id: int) -> Vote:
+    """Put one of my dots on a recipe. Two tabs racing for the last dot: the database's
+    constraints let one win and the other gets a clear error."""
+    member.require(EDIT)
+    try:
+        with transaction.atomic():
+            vote = _current(member)
+            recipe = Recipe.objects.get(workshop=member.workshop, pk=recipe_id)
+            mine = list(Dot.objects.filter(vote=vote, voter=member.person))
+            used = {d.slot for d in mine}
+            on_item = {d.item_slot for d in mine if d.recipe_id == recipe.pk}
+            slot = min(set(range(1, vote.budget + 2)) - used)
+            item_slot = min(set(range(1, vote.per_item + 2)) - on_item)
+            Dot.objects.create(vote=vote, voter=member.person, recipe=recipe, slot=slot,
+                               item_slot=item_slot, budget=vote.budget,
+                               per_item=vote.per_item)
+            record_event(member.workshop.pk, "vote.cast", "vote", vote.pk, member.name)
+    except IntegrityError:
+        raise NoDotsLeft(
+            "No dot left for that: you have used your budget, or the most dots one "
+            "recipe may take.") from None
+    return vote
+
+
+@transaction.atomic
+def retract_dot(member: Membership, recipe_id: int) -> Vote:
+    member.require(EDIT)
+    vote = _current(member)
+    dot = (Dot.objects.filter(vote=vote, voter=member.person, recipe_id=recipe_id)
+           .order_by("-item_slot").first())
+    if dot is None:
+        raise ValidationError("You have no dot on that recipe.")
+    dot.delete()
+    record_event(member.workshop.pk, "vote.cast", "vote", vote.pk, member.name)
+    return vote
+
+
+def tally(vote: Vote) -> list[dict[str, Any]]:
+    """Recipes by dots, most first; ties share a rank."""
+    counts = Counter(vote.dots.values_list("recipe_id", flat=True))
+    recipes = Recipe.objects.filter(workshop_id=vote.workshop_id).order_by("position", "pk")
+    rows = sorted(({"recipe_id": r.pk, "title": r.title, "dots": counts.get(r.pk, 0)}
+                   for r in recipes), key=lambda row: -row["dots"])
+    rank, previous = 0, None
+    for index, row in enumerate(rows, start=1):
+        if row["dots"] != previous:
+            rank, previous = index, row["dots"]
+        row["rank"] = rank
+    return rows
+
+
+@transaction.atomic
+def close_vote(member: Membership) -> Vote:
+    """Close the vote, reveal the totals and store the ranking with the session."""
+    member.require(FACILITATE)
+    vote = Vote.objects.select_for_update().get(pk=_current(member).pk)
+    vote.results = tally(vote)
+    vote.closed_at = timezone.now()
+    vote.save(update_fields=["results", "closed_at"])
+    record_event(member.workshop.pk, "vote.closed", "vote", vote.pk, member.name)
+    return vote
+
+
+def vote_context(workshop: Workshop) -> dict[str, Any]:
+    """What everyone in the room may see of the votes: never hidden dots."""
+    vote = Vote.objects.filter(workshop=workshop).first()
+    latest_closed = Vote.objects.filter(workshop=workshop, closed_at__isnull=False).first()
+    context: dict[str, Any] = {"vote": vote, "voters": 0, "totals": None,
+                               "dots_by_recipe": {}}
+    if latest_closed is not None:
+        context["dots_by_recipe"] = {r["recipe_id"]: r["dots"] for r in latest_closed.results}
+    if vote is not None and vote.is_open:
+        context["voters"] = vote.dots.values("voter").distinct().count()
+        if not vote.hidden:
+            context["totals"] = tally(vote)
+    elif vote is not None:
+        context["totals"] = vote.results
+    return context
+
+
+def ballot(member: Membership) -> dict[str, Any]:
+    """One person's own view of the open vote: their dots and what is left."""
+    vote = open_vote_of(member.workshop.pk)
+    if vote is None:
+        return {"vote": None}
+    mine = Counter(Dot.objects.filter(vote=vote, voter=member.person)
+                   .values_list("recipe_id", flat=True))
+    recipes = Recipe.objects.filter(workshop=member.workshop).order_by("position", "pk")
+    return {
+        "vote": vote,
+        "rows": [{"recipe": r, "mine": mine.get(r.pk, 0)} for r in recipes],
+        "left": vote.budget - sum(mine.values()),
+    }

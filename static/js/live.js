@@ -1,0 +1,306 @@
+// The live board's glue: apply the server's frames without ever touching what a
+// person is typing, keep the board version, resync after gaps and reconnects,
+// follow the room's phase, and run the shared countdown.
+(function () {
+  "use strict";
+  const live = document.getElementById("live");
+  if (!live) return;
+
+  let version = parseInt(live.dataset.version, 10);
+  let socket = null;
+  let resyncPending = false;
+  let following = true;
+  let lastError = null;
+  let lastPong = Date.now();
+  let clockOffset = 0;
+  let room = JSON.parse(document.getElementById("room-state").textContent);
+  const status = document.getElementById("connection");
+  const announcer = document.getElementById("announcer");
+  window.attuneLive = { get version() { return version; }, get room() { return room; } };
+
+  function setStatus(state, text) {
+    status.dataset.state = state;
+    status.textContent = text;
+    document.body.dataset.connection = state;
+  }
+
+  function send(message) {
+    if (socket) socket.send(JSON.stringify(message));
+  }
+
+  function requestResync() {
+    if (resyncPending) return;
+    resyncPending = true;
+    send({ type: "resync", version: version });
+  }
+
+  // --- Applying frames ---------------------------------------------------------
+  function isField(el) {
+    return el && el.matches && el.matches("input, textarea, select");
+  }
+
+  function isDirty(el) {
+    for (const field of el.querySelectorAll("input, textarea, select")) {
+      if (field.type === "hidden") continue;
+      if (field.type === "checkbox" || field.type === "radio") {
+        if (field.checked !== field.defaultChecked) return true;
+      } else if (field.tagName === "SELECT") {
+        for (const option of field.options) if (option.selected !== option.defaultSelected) return true;
+      } else if (field.value !== field.defaultValue) return true;
+    }
+    return false;
+  }
+
+  // Busy: someone is editing in here. Busy elements are never replaced or moved.
+  function isBusy(el) {
+    if (el.classList && el.classList.contains("editing")) return true;
+    const active = document.activeElement;
+    if (isField(active) && el.contains(active)) return true;
+    return isDirty(el);
+  }
+
+  function markStale(el, deleted) {
+    const form = el.matches(".editing") ? el : el.querySelector(".editing");
+    const note = form && form.querySelector(".stale-note");
+    if (note) {
+      note.hidden = false;
+      if (deleted) note.textContent = "Someone deleted this while you were editing. Your text is kept here: copy what you need.";
+    }
+  }
+
+  function parse(html) {
+    const template = document.createElement("template");
+    template.innerHTML = html.trim();
+    return template.content.firstElementChild;
+  }
+
+  function placed(node) {
+    htmx.process(node);
+    return node;
+  }
+
+  // Bring `old` to look like `fresh`, keeping busy descendants exactly where they are.
+  function merge(old, fresh) {
+    if (!isBusy(old)) {
+      old.replaceWith(fresh);
+      return placed(fresh);
+    }
+    if (old.matches(".editing") || !fresh) {
+      markStale(old, !fresh);
+      return old;
+    }
+    for (const attr of ["class", "data-version"]) {
+      if (fresh.hasAttribute(attr)) old.setAttribute(attr, fresh.getAttribute(attr));
+    }
+    const wanted = new Set(Array.from(fresh.children, (c) => c.id).filter(Boolean));
+    for (const child of Array.from(old.children)) {
+      if (child.id && wanted.has(child.id)) continue;
+      if (isBusy(child)) markStale(child, Boolean(child.id));
+      else child.remove();
+    }
+    let previous = null;
+    for (const next of Array.from(fresh.children)) {
+      const current = next.id ? old.querySelector(":scope > #" + CSS.escape(next.id)) : null;
+      let node = current ? merge(current, next) : next;
+      if (!current) {
+        if (previous) previous.after(node); else old.prepend(node);
+        placed(node);
+      } else if (!isBusy(node) && node.previousElementSibling !== previous) {
+        if (previous) previous.after(node); else old.prepend(node);
+      }
+      previous = node;
+    }
+    return old;
+  }
+
+  function applyOne(op) {
+    const el = op.id ? document.getElementById(op.id) : null;
+    if (op.op === "remove") {
+      if (el && isBusy(el)) markStale(el, true);
+      else if (el) el.remove();
+    } else if (op.op === "upsert") {
+      const fresh = parse(op.html);
+      if (el) merge(el, fresh);
+      else {
+        const list = document.getElementById(op.list);
+        if (list) { list.appendChild(fresh); placed(fresh); }
+      }
+    } else if (op.op === "replace" && el) {
+      merge(el, parse(op.html));
+    }
+    if (op.order) reorderPhases(op.order);
+    if (op.state) applyRoom(op.state);
+    if (op.trigger) htmx.trigger(document.body, op.trigger);
+  }
+
+  function apply(ops) {
+    for (const op of ops || []) {
+      try { applyOne(op); } catch (error) { console.error("attune: could not apply", op, error); }
+    }
+    showSpotlight();
+  }
+
+  function announce(text) {
+    if (!text) return;
+    announcer.textContent = "";
+    window.setTimeout(function () { announcer.textContent = text; }, 50);
+  }
+
+  function reorderPhases(order) {
+    const container = document.querySelector(".sections");
+    let previous = document.getElementById("room-bar");
+    for (const [key, minutes, skipped] of order) {
+      const section = document.getElementById("phase-" + key);
+      if (!section) continue;
+      section.classList.toggle("skipped", skipped);
+      const timebox = section.querySelector(".phase-head .timebox");
+      if (timebox) timebox.textContent = minutes + " min";
+      if (previous && previous.nextElementSibling !== section && !isBusy(section)) previous.after(section);
+      previous = section;
+    }
+    if (!container) return;
+    let step = 1;
+    for (const badge of container.querySelectorAll(".phase .step")) badge.textContent = step++;
+  }
+
+  // --- The room: phase, locks, anonymity, spotlight, timer -------------------------
+  function typing() {
+    return isField(document.activeElement);
+  }
+
+  function goToRoom() {
+    const target = room.phase && document.getElementById("phase-" + room.phase);
+    if (target) target.scrollIntoView({ behavior: "smooth", block: "start" });
+    following = true;
+    updateBackButton();
+  }
+
+  function updateBackButton() {
+    const button = document.querySelector(".back-to-room");
+    if (button) button.hidden = following;
+  }
+
+  function applyRoom(state) {
+    const moved = state.phase !== room.phase;
+    room = state;
+    clockOffset = state.timer.server_now - Date.now();
+    document.body.classList.toggle("board-locked", state.board_locked);
+    for (const section of document.querySelectorAll(".phase[data-sections]")) {
+      const keys = section.dataset.sections.split(" ").filter(Boolean);
+      section.classList.toggle("is-locked", state.board_locked || keys.some((k) => state.locked_sections.includes(k)));
+      section.classList.toggle("is-anonymous", keys.some((k) => state.anonymous_sections.includes(k)));
+      section.classList.toggle("is-current", section.dataset.phase === state.phase);
+    }
+    if (moved) {
+      if (following && !typing()) goToRoom();
+      else { following = false; updateBackButton(); }
+    }
+    updateBackButton();
+    tick();
+  }
+
+  function showSpotlight() {
+    for (const el of document.querySelectorAll(".spotlight")) {
+      if (el.id !== room.spotlight) el.classList.remove("spotlight");
+    }
+    const target = room.spotlight && document.getElementById(room.spotlight);
+    if (target && !target.classList.contains("spotlight")) {
+      target.classList.add("spotlight");
+      if (following && !typing()) target.scrollIntoView({ behavior: "smooth", block: "center" });
+    }
+  }
+
+  function secondsLeft() {
+    const timer = room.timer;
+    if (timer.running && timer.ends_at) {
+      return Math.max(0, Math.round((timer.ends_at - (Date.now() + clockOffset)) / 1000));
+    }
+    return timer.remaining;
+  }
+
+  function tick() {
+    const display = document.querySelector("[data-timer]");
+    if (!display) return;
+    const left = secondsLeft();
+    if (left === null || left === undefined) { display.textContent = "—"; return; }
+    const minutes = Math.floor(left / 60);
+    const seconds = String(left % 60).padStart(2, "0");
+    display.textContent = left === 0 && room.timer.running ? "Time's up" : minutes + ":" + seconds;
+    display.dataset.seconds = left;
+    display.closest(".timer").classList.toggle("overtime", left === 0);
+  }
+  window.setInterval(tick, 250);
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest(".back-to-room")) { goToRoom(); return; }
+    const link = event.target.closest(".agenda a[href^='#phase-']");
+    if (link) {
+      following = link.getAttribute("href") === "#phase-" + room.phase;
+      updateBackButton();
+    }
+  });
+
+  // --- The socket (the htmx ws extension owns connecting and backoff) -------------
+  document.body.addEventListener("htmx:wsConnecting", function () {
+    if (status.dataset.state !== "connecting") setStatus("reconnecting", "Reconnecting…");
+  });
+
+  document.body.addEventListener("htmx:wsOpen", function (event) {
+    socket = event.detail.socketWrapper;
+    lastError = null;
+    resyncPending = true;
+    send({ type: "hello", version: version });
+    setStatus("live", "Live");
+  });
+
+  document.body.addEventListener("htmx:wsClose", function (event) {
+    const code = event.detail.event.code;
+    if (code >= 4000 && code < 5000) {
+      const why = lastError ? lastError.message : "This board closed your connection.";
+      setStatus("closed", "Disconnected");
+      window.attuneAlert && window.attuneAlert(why);
+      document.body.classList.add("disconnected");
+    } else {
+      setStatus("reconnecting", "Reconnecting…");
+    }
+  });
+
+  document.body.addEventListener("htmx:wsBeforeMessage", function (event) {
+    event.preventDefault(); // our frames are JSON, applied here, not by htmx
+    let frame;
+    try { frame = JSON.parse(event.detail.message); } catch (error) { return; }
+    if (frame.type === "event") {
+      if (frame.version <= version) return;
+      apply(frame.ops);
+      announce(frame.announce);
+      if (frame.version === version + 1) version = frame.version;
+      else requestResync();
+    } else if (frame.type === "sync") {
+      apply(frame.ops);
+      version = Math.max(version, frame.version);
+      resyncPending = false;
+    } else if (frame.type === "presence") {
+      apply(frame.ops);
+    } else if (frame.type === "pong") {
+      lastPong = Date.now();
+    } else if (frame.type === "error") {
+      lastError = frame;
+      if (!frame.code) window.attuneAlert && window.attuneAlert(frame.message);
+    }
+    live.dataset.version = version;
+  });
+
+  // A heartbeat keeps presence fresh and notices a silently dead connection.
+  window.setInterval(function () {
+    if (!socket || status.dataset.state !== "live") return;
+    if (Date.now() - lastPong > 60000) { socket.reconnect(); return; }
+    send({ type: "ping" });
+  }, 20000);
+
+  window.addEventListener("online", function () {
+    if (socket && status.dataset.state !== "live" && status.dataset.state !== "closed") socket.reconnect();
+  });
+
+  applyRoom(room);
+  following = true;
+})();

@@ -154,18 +154,20 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+# Serve static files straight from the source folders (development, tests, benchmarks);
+# production runs collectstatic and serves the hashed, compressed copies.
+SERVE_STATIC_FROM_SOURCE = env_bool("SERVE_STATIC_FROM_SOURCE", DEBUG or TESTING)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if not DEBUG and not TESTING
+            if not SERVE_STATIC_FROM_SOURCE
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
-# Serve from the finders when collectstatic has not run (development, tests).
-WHITENOISE_USE_FINDERS = DEBUG or TESTING
+WHITENOISE_USE_FINDERS = SERVE_STATIC_FROM_SOURCE
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,0 +1,345 @@
+"""The board's websocket, on the in-memory layer and on the local Redis server:
+who may connect, presence, every kind of event, resync, and what never leaks."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from channels.db import database_sync_to_async as db
+from django.test import Client
+from live_helpers import Socket, html_of, op_ids
+from samples import SAMPLES, prefixed
+from servers import service_up
+
+from sessions import room as room_services
+from sessions import services as session_services
+from sessions import voting
+from sessions.access import Membership
+from sessions.models import Participant
+from workshop import services
+from workshop.sections import LISTS
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def layer(request, settings):
+    if request.param == "redis":
+        assert service_up(6379), "These tests need the local Redis server on 127.0.0.1:6379."
+        settings.CHANNEL_LAYERS = {"default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [{"address": "redis://127.0.0.1:6379/0",
+                                  "socket_timeout": None}],
+                       "prefix": "attune-test-" + uuid.uuid4().hex[:8]}}}
+    return request.param
+
+
+def join(session, token: str, name: str) -> Client:
+    client = Client()
+    response = client.post(f"/join/{token}/", {"display_name": name, "function": "design"})
+    assert response.status_code == 302
+    return client
+
+
+@pytest.fixture
+def pat(live_session):
+    return join(live_session, live_session.join_token, "Pat")
+
+
+@pytest.fixture
+def kim(live_session):
+    return join(live_session, live_session.join_token, "Kim")
+
+
+def version_of(workshop) -> int:
+    workshop.refresh_from_db()
+    return workshop.version
+
+
+def add_item(member: Membership, key: str, **overrides):
+    section = LISTS[key]
+    form = section.form(data=SAMPLES[key] | overrides, workshop=member.workshop)
+    assert form.is_valid(), form.errors
+    return services.add_item(member, section, form.cleaned_data)
+
+
+def participant_member(workshop, name: str) -> Membership:
+    person = Participant.objects.get(display_name=name, session__workshop=workshop)
+    return Membership(workshop, "participant", participant=person)
+
+
+# Who may connect ------------------------------------------------------------------
+
+async def refused(client: Client, workshop_id: int) -> tuple[dict, int]:
+    socket = Socket(client, workshop_id)
+    await socket.open(version=None)
+    code = await socket.closed()
+    return socket.frames[0], code
+
+
+async def test_outsider_is_refused(layer, outsider_client, workshop):
+    frame, code = await refused(outsider_client, workshop.pk)
+    assert code == 4403 and frame["type"] == "error"
+
+
+async def test_removed_participant_is_refused(layer, pat, host, workshop):
+    person = await db(Participant.objects.get)(display_name="Pat")
+    await db(session_services.remove_participant)(host, person.pk)
+    _, code = await refused(pat, workshop.pk)
+    assert code == 4403
+
+
+async def test_rotated_link_is_refused(layer, pat, host, live_session, workshop):
+    await db(session_services.rotate_link)(host, live_session.pk, "participant")
+    _, code = await refused(pat, workshop.pk)
+    assert code == 4403
+
+
+async def test_member_of_one_workshop_is_refused_on_another(layer, pat, facilitator):
+    other = await db(services.create_workshop)(facilitator, "Another board")
+    _, code = await refused(pat, other.pk)
+    assert code == 4403
+
+
+async def test_socket_takes_no_writes(layer, pat, workshop):
+    socket = Socket(pat, workshop.pk)
+    await socket.open()
+    await socket.send({"type": "add", "section": "decisions"})
+    error = await socket.next(lambda f: f["type"] == "error")
+    assert "saved over HTTP" in error["message"]
+    await socket.close()
+
+
+# Presence --------------------------------------------------------------------------
+
+async def test_presence_shows_who_joins_and_leaves(layer, facilitator_client, pat, workshop):
+    host = Socket(facilitator_client, workshop.pk)
+    await host.open()
+    guest = Socket(pat, workshop.pk)
+    await guest.open()
+    joined = await host.next(lambda f: f["type"] == "presence" and "Pat" in html_of(f))
+    assert "fran" in html_of(joined)
+    await guest.close()
+    left = await host.next(lambda f: f["type"] == "presence" and "Pat" not in html_of(f))
+    assert "fran" in html_of(left)
+    await host.close()
+
+
+# Every kind of event reaches every page ------------------------------------------------
+
+async def test_every_kind_of_board_event_reaches_a_second_page(layer, pat, host, workshop):
+    socket = Socket(pat, workshop.pk)
+    await socket.open(version=await db(version_of)(workshop))
+
+    async def expect(action, *ids):
+        """Run a write; the page's next frame must redraw these ids (a callable id is
+        given the write's result)."""
+        start = await db(version_of)(workshop)
+        result = await db(action)()
+        frame = await socket.next(lambda f: f["type"] == "event" and f["version"] > start)
+        wanted = {i(result) if callable(i) else i for i in ids}
+        assert wanted <= op_ids(frame), (wanted, op_ids(frame))
+        return result, frame
+
+    source, _ = await expect(lambda: add_item(host, "data_sources"),
+                             lambda s: f"data_sources-{s.pk}", "list-goals", "list-recipes",
+                             "roadmap-board")
+    recipe, frame = await expect(lambda: add_item(host, "recipes", data_sources=[source.pk]),
+                                 lambda r: f"recipes-{r.pk}", "list-risks", "roadmap-board",
+                                 "prioritize-board", "vote-panel")
+    assert "Finish-the-series nudge" in html_of(frame)
+    await expect(lambda: services.update_item(host, LISTS["recipes"], recipe.pk,
+                                              {"title": "Renamed"}, 1), f"recipes-{recipe.pk}")
+    decision = await db(add_item)(host, "decisions")
+    await socket.event()
+    await db(add_item)(host, "decisions", decision="Second")
+    await socket.event()
+    await expect(lambda: services.move_item(host, LISTS["decisions"], decision.pk, 1),
+                 "list-decisions")
+    _, frame = await expect(lambda: services.delete_item(host, LISTS["decisions"], decision.pk),
+                            f"decisions-{decision.pk}")
+    assert frame["ops"][0]["op"] == "remove"
+    await expect(lambda: services.update_north_star(host, {"objective": "Habit"}, 1),
+                 "north-star")
+    await expect(lambda: services.place_on_roadmap(host, recipe.pk, {"phase": "next"}, 2),
+                 "roadmap-board", f"recipes-{recipe.pk}")
+    await expect(lambda: services.override_gate(host, recipe.pk, "Pilot"), "roadmap-board")
+    phase = await db(lambda: workshop.phases.get(key="goals"))()
+    await expect(lambda: services.update_phase(host, phase.pk, 30, False), "agenda", "room-bar")
+    _, frame = await expect(lambda: room_services.move_room(host, phase.pk), "room-bar")
+    state = next(op["state"] for op in frame["ops"] if op["id"] == "room-bar")
+    assert state["phase"] == "goals" and state["timer"]["remaining"] == 30 * 60
+    _, frame = await expect(lambda: room_services.control_timer(host, "start"), "room-bar")
+    state = next(op["state"] for op in frame["ops"] if op["id"] == "room-bar")
+    assert state["timer"]["running"] and state["timer"]["ends_at"] > state["timer"]["server_now"]
+    _, frame = await expect(lambda: room_services.lock(host, ["board"], True), "room-bar")
+    assert next(op["state"] for op in frame["ops"] if op["id"] == "room-bar")["board_locked"]
+    await expect(lambda: room_services.set_spotlight(host, f"recipes-{recipe.pk}"), "room-bar")
+    await expect(lambda: room_services.set_anonymous(host, ["risks"], True), "list-risks")
+    _, frame = await expect(lambda: voting.open_vote(host, 3, 2, True), "vote-panel")
+    assert any(op.get("trigger") == "attune:ballot" for op in frame["ops"])
+    await expect(lambda: voting.close_vote(host), "vote-panel", "roadmap-board")
+    await socket.close()
+
+
+async def test_locked_board_refuses_participant_writes_and_keeps_what_was_saved(
+    layer, pat, host, workshop
+):
+    await db(room_services.lock)(host, ["board"], True)
+    response = await db(pat.post)(f"/w/{workshop.pk}/s/decisions/add/",
+                                  prefixed(SAMPLES["decisions"], "add-decisions"))
+    assert response.status_code == 423
+    assert b"locked the board" in response.content
+    await db(room_services.lock)(host, ["board"], False)
+    response = await db(pat.post)(f"/w/{workshop.pk}/s/decisions/add/",
+                                  prefixed(SAMPLES["decisions"], "add-decisions"))
+    assert response.status_code == 201
+
+
+# Resync -----------------------------------------------------------------------------
+
+async def test_reconnecting_page_gets_what_it_missed(layer, pat, host, workshop):
+    socket = Socket(pat, workshop.pk)
+    await socket.open(version=await db(version_of)(workshop))
+    seen = await db(version_of)(workshop)
+    await socket.close()
+    first = await db(add_item)(host, "stakeholders")
+    second = await db(add_item)(host, "goals")
+    await db(services.delete_item)(host, LISTS["stakeholders"], first.pk)
+    socket = Socket(pat, workshop.pk)
+    sync = await socket.open(version=seen)
+    assert sync["version"] == await db(version_of)(workshop)
+    ops = {op["id"]: op["op"] for op in sync["ops"]}
+    assert ops[f"stakeholders-{first.pk}"] == "remove"
+    assert ops[f"goals-{second.pk}"] == "upsert"
+    assert "list-decisions" not in ops  # only what changed, not the whole board
+    assert {"room-bar", "presence", "vote-panel"} <= set(ops)
+    await socket.close()
+
+
+async def test_a_large_gap_gets_a_fresh_board(layer, pat, host, workshop):
+    for index in range(105):
+        await db(add_item)(host, "parking_lot", question=f"Question {index}")
+    socket = Socket(pat, workshop.pk)
+    sync = await socket.open(version=1)
+    assert {f"list-{key}" for key in LISTS} <= op_ids(sync)
+    assert "Question 104" in html_of(sync)
+    await socket.close()
+
+
+ARTICLE = re.compile(r'<article class="[^"]*" id="(?P<id>[a-z_]+-\d+)" data-version="(?P<v>\d+)"')
+
+
+def list_items(html: str) -> dict[str, str]:
+    return {m["id"]: m["v"] for m in ARTICLE.finditer(html) if m["id"].split("-")[0] in LISTS}
+
+
+def apply_ops(state: dict[str, str], ops: list[dict]) -> None:
+    for op in ops:
+        if op["op"] == "remove":
+            state.pop(op["id"], None)
+        elif op["op"] == "upsert":
+            state.update(list_items(op["html"]))
+        elif op["id"].startswith("list-"):
+            key = op["id"][len("list-"):]
+            for dom_id in [d for d in state if d.rsplit("-", 1)[0] == key]:
+                del state[dom_id]
+            state.update(list_items(op["html"]))
+
+
+async def test_state_at_load_plus_events_equals_state_after_reload(layer, pat, kim, host,
+                                                                   workshop):
+    await db(add_item)(host, "decisions")
+    page = (await db(pat.get)(f"/w/{workshop.pk}/")).content.decode()
+    loaded = int(re.search(r'id="live"[^>]*data-version="(\d+)"', page)[1])
+    state = list_items(page)
+    socket = Socket(pat, workshop.pk)
+    await socket.open(version=loaded)
+    kim_member = await db(participant_member)(workshop, "Kim")
+    source = await db(add_item)(kim_member, "data_sources")
+    recipe = await db(add_item)(host, "recipes", data_sources=[source.pk])
+    await db(add_item)(kim_member, "risks", recipes=[recipe.pk])
+    second = await db(add_item)(kim_member, "decisions", decision="Later")
+    await db(services.move_item)(host, LISTS["decisions"], second.pk, -1)
+    await db(services.update_item)(kim_member, LISTS["data_sources"], source.pk,
+                                   {"completeness": "poor"}, 1)
+    await db(services.delete_item)(host, LISTS["recipes"], recipe.pk)
+    final = await db(version_of)(workshop)
+    while True:
+        frame = await socket.event()
+        apply_ops(state, frame["ops"])
+        if frame["version"] == final:
+            break
+    reloaded = (await db(pat.get)(f"/w/{workshop.pk}/")).content.decode()
+    assert state == list_items(reloaded)
+    await socket.close()
+
+
+# What never leaks -------------------------------------------------------------------
+
+async def test_anonymous_authors_never_reach_other_participants(layer, pat, kim,
+                                                                facilitator_client, host,
+                                                                workshop):
+    await db(room_services.set_anonymous)(host, ["risks"], True)
+    watcher = Socket(kim, workshop.pk)
+    await watcher.open(version=await db(version_of)(workshop))
+    lead = Socket(facilitator_client, workshop.pk)
+    await lead.open(version=await db(version_of)(workshop))
+    response = await db(pat.post)(f"/w/{workshop.pk}/s/risks/add/",
+                                  prefixed(SAMPLES["risks"], "add-risks"))
+    assert response.status_code == 201
+    seen_by_kim = await watcher.event()
+    assert "Nudges feel like surveillance" in html_of(seen_by_kim)
+    assert "Pat" not in html_of(seen_by_kim) and "Pat" not in seen_by_kim["announce"]
+    seen_by_lead = await lead.event()
+    assert "Added by Pat" in html_of(seen_by_lead)
+    page = (await db(kim.get)(f"/w/{workshop.pk}/")).content.decode()
+    assert "Nudges feel like surveillance" in page and "Added by Pat" not in page
+    await watcher.close()
+    await lead.close()
+
+
+async def test_hidden_votes_reach_no_other_browser_until_revealed(layer, pat, kim, host,
+                                                                  workshop):
+    recipe = await db(add_item)(host, "recipes", title="Finish-the-series nudge")
+    await db(voting.open_vote)(host, 3, 3, True)
+    watcher = Socket(kim, workshop.pk)
+    await watcher.open(version=await db(version_of)(workshop))
+    for left in (2, 1):
+        response = await db(pat.post)(f"/w/{workshop.pk}/vote/ballot/",
+                                      {"recipe": recipe.pk, "action": "add"})
+        assert response.status_code == 200
+        assert f'"left">{left}</span> of 3 left' in response.content.decode()
+    frame = await watcher.event()
+    frame = await watcher.event()
+    panel = html_of(frame)
+    assert "1</strong> person has voted" in panel
+    assert "tally" not in panel and "2 dots" not in panel
+    kim_ballot = (await db(kim.get)(f"/w/{workshop.pk}/vote/ballot/")).content.decode()
+    assert '"left">3</span> of 3 left' in kim_ballot
+    page = (await db(kim.get)(f"/w/{workshop.pk}/")).content.decode()
+    assert 'class="tally"' not in page
+    await db(voting.close_vote)(host)
+    revealed = await watcher.event()
+    assert "2 dots" in html_of(revealed) and 'class="tally"' in html_of(revealed)
+    await watcher.close()
+
+
+async def test_removal_closes_the_persons_socket_with_a_reason(layer, pat, host, workshop):
+    socket = Socket(pat, workshop.pk)
+    await socket.open()
+    person = await db(Participant.objects.get)(display_name="Pat")
+    await db(session_services.remove_participant)(host, person.pk)
+    assert await socket.closed() == 4001
+    assert "removed you" in socket.frames[-1]["message"]
+
+
+async def test_rotating_the_link_closes_the_sockets_of_who_came_by_it(layer, pat, host,
+                                                                      live_session, workshop):
+    socket = Socket(pat, workshop.pk)
+    await socket.open()
+    await db(session_services.rotate_link)(host, live_session.pk, "participant")
+    assert await socket.closed() == 4002
+    assert "replaced the link" in socket.frames[-1]["message"]

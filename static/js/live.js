@@ -61,6 +61,8 @@
 
   function markStale(el, deleted) {
     const form = el.matches(".editing") ? el : el.querySelector(".editing");
+    // A form whose own save is in flight is about to be replaced by its answer.
+    if (form && form.classList.contains("htmx-request")) return;
     const note = form && form.querySelector(".stale-note");
     if (note) {
       note.hidden = false;
@@ -162,6 +164,19 @@
     let step = 1;
     for (const badge of container.querySelectorAll(".phase .step")) badge.textContent = step++;
   }
+
+  // A person's own add can race its broadcast: whichever comes second updates the
+  // item in place instead of adding it twice.
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    const target = event.detail.target;
+    if (!target || !target.classList || !target.classList.contains("items")) return;
+    const fresh = parse(event.detail.serverResponse || "");
+    const existing = fresh && fresh.id && document.getElementById(fresh.id);
+    if (existing) {
+      event.detail.shouldSwap = false;
+      merge(existing, fresh);
+    }
+  });
 
   // --- The room: phase, locks, anonymity, spotlight, timer -------------------------
   function typing() {

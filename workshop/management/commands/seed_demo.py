@@ -21,6 +21,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from sessions import room, voting
 from sessions import services as live
 from sessions.access import Membership
 from sessions.models import Role, WorkshopSession
@@ -376,6 +377,16 @@ OVERRIDES = {
     ),
 }
 
+# The room's dot vote in the prioritize phase (3 dots each, at most 2 on one recipe).
+VOTES = {
+    PRIYA: ["topics", "topics", "continue"],
+    TOMAS: ["continue", "continue", "download_help"],
+    MEI: ["next_format", "topics", "continue"],
+    HANNAH: ["continue", "briefing", "topics"],
+    OLU: ["unread_shelf", "digest_time", "topics"],
+    MARCUS: ["download_help", "download_help", "continue"],
+}
+
 ROADMAP = [
     ("continue", RoadmapPhase.NOW, "Tomás Alvarez (Engineering)",
      "Day 8-14 retention +3 points against the holdout after 4 weeks",
@@ -533,6 +544,14 @@ class Command(BaseCommand):
             )
             self.validate(form, f"roadmap placement of {recipe}")
             services.place_on_roadmap(facilitator, recipe.pk, form.cleaned_data, recipe.version)
+
+        # The vote was taken in the prioritize phase; its ranking feeds the roadmap.
+        voting.open_vote(facilitator, budget=3, per_item=2, hidden=True)
+        for name, handles in VOTES.items():
+            for handle in handles:
+                voting.cast_dot(members[name], created[handle].pk)
+        voting.close_vote(facilitator)
+        room.move_room(facilitator, workshop.phases.get(key="roadmap").pk)
         workshop.refresh_from_db()
         return workshop
 

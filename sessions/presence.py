@@ -44,6 +44,9 @@ def presence_frame(workshop_id: int) -> str:
 
 def arrive(member: Membership, channel_name: str) -> str:
     """Record an open socket; returns the room's new presence frame."""
+    # Rows a dead worker could not remove expire here, once nobody refreshed them.
+    Presence.objects.filter(workshop=member.workshop,
+                            seen_at__lt=timezone.now() - PRESENCE_TTL).delete()
     participant = member.participant
     Presence.objects.update_or_create(channel_name=channel_name, defaults={
         "workshop": member.workshop, "person": member.person, "name": member.name,

@@ -62,7 +62,10 @@ def _save(member: Membership, room: Room, kind: str, fields: list[str]) -> Room:
 def move_room(member: Membership, phase_id: int) -> Room:
     """Take everyone to a phase, with its timebox loaded on the timer (not running)."""
     room = _room(member)
-    phase = AgendaPhase.objects.get(workshop=member.workshop, pk=phase_id)
+    return _go_to(member, room, AgendaPhase.objects.get(workshop=member.workshop, pk=phase_id))
+
+
+def _go_to(member: Membership, room: Room, phase: AgendaPhase) -> Room:
     room.current_phase = phase
     room.timer_ends_at, room.timer_remaining = None, phase.minutes * 60
     return _save(member, room, "room.phase",
@@ -81,11 +84,7 @@ def step_room(member: Membership, offset: int) -> Room:
         index = min(max(ids.index(room.current_phase_id) + offset, 0), len(phases) - 1)
     else:
         index = 0
-    phase = phases[index]
-    room.current_phase = phase
-    room.timer_ends_at, room.timer_remaining = None, phase.minutes * 60
-    return _save(member, room, "room.phase",
-                 ["current_phase", "timer_ends_at", "timer_remaining"])
+    return _go_to(member, room, phases[index])
 
 
 @transaction.atomic

@@ -2,14 +2,15 @@
 (function () {
   "use strict";
 
-  function alertBox(message, kind) {
+  // `sticky` messages stay until replaced (e.g. why the board closed this page's connection).
+  function alertBox(message, kind, sticky) {
     const box = document.getElementById("alerts");
     if (!box) return;
     const p = document.createElement("p");
     p.className = "alert alert-" + (kind || "error");
     p.textContent = message; // textContent: server text is never parsed as HTML here
     box.replaceChildren(p);
-    window.setTimeout(function () { if (p.parentNode) p.remove(); }, 8000);
+    if (!sticky) window.setTimeout(function () { if (p.parentNode) p.remove(); }, 8000);
   }
   window.attuneAlert = alertBox;
 

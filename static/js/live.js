@@ -263,9 +263,12 @@
   document.body.addEventListener("htmx:wsOpen", function (event) {
     socket = event.detail.socketWrapper;
     lastError = null;
+    lastPong = Date.now(); // a fresh socket: the heartbeat must not judge it by the old one
     resyncPending = true;
     send({ type: "hello", version: version });
-    setStatus("live", "Live");
+    // Not "live" yet: an open socket is not a joined room (the server accepts first and
+    // may still fail to join the board's groups, e.g. while Redis is down, and close).
+    // The answer to hello, a sync frame, is the proof; it sets "live".
   });
 
   document.body.addEventListener("htmx:wsClose", function (event) {
@@ -273,7 +276,7 @@
     if (code >= 4000 && code < 5000) {
       const why = lastError ? lastError.message : "This board closed your connection.";
       setStatus("closed", "Disconnected");
-      window.attuneAlert && window.attuneAlert(why);
+      window.attuneAlert && window.attuneAlert(why, "error", true); // stays: it says why
       document.body.classList.add("disconnected");
     } else {
       setStatus("reconnecting", "Reconnecting…");
@@ -294,6 +297,7 @@
       apply(frame.ops);
       version = Math.max(version, frame.version);
       resyncPending = false;
+      if (status.dataset.state !== "live") setStatus("live", "Live");
     } else if (frame.type === "presence") {
       apply(frame.ops);
     } else if (frame.type === "pong") {
@@ -312,10 +316,23 @@
     send({ type: "ping" });
   }, 20000);
 
-  window.addEventListener("online", function () {
-    if (socket && status.dataset.state !== "live" && status.dataset.state !== "closed") socket.reconnect();
-  });
+  // Coming back from offline. The ws extension retries after 1006/1011/1012/1013 with
+  // full-jitter backoff (up to 64 s), and a retry it has scheduled cannot be cancelled:
+  // calling socket.reconnect() on "online" raced it, so that pending retry later closed
+  // the fresh socket (a needless reconnect and resync) or, if it fired while the fresh one
+  // was still connecting, left a second socket open. Instead, while the browser knows it
+  // is offline, retry every second (attempts fail at once and cost the server nothing),
+  // so the board is back within a second of the network; otherwise back off as before.
+  htmx.config.wsReconnectDelay = function (retryCount) {
+    if (!navigator.onLine) return 1000;
+    return Math.random() * 1000 * Math.pow(2, Math.min(retryCount, 6));
+  };
 
   applyRoom(room);
   following = true;
+  // Someone joining mid-session lands where the room is, unless the link names a place.
+  if (!window.location.hash && room.phase) {
+    const here = document.getElementById("phase-" + room.phase);
+    if (here) here.scrollIntoView({ block: "start" });
+  }
 })();

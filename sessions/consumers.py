@@ -22,19 +22,22 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         self.groups_joined: list[str] = []
         member = await database_sync_to_async(find_membership)(
             self.scope.get("user"), self.scope.get("session") or {}, self.workshop_id)
-        # Accept, then close with a reason, so the page can say why instead of retrying.
-        await self.accept()
         if member is None:
+            # Accept, then close with a reason, so the page says why instead of retrying.
+            await self.accept()
             await self.send_json({"type": "error", "code": NOT_A_MEMBER,
                                   "message": "You are not in this workshop (any more)."})
             await self.close(code=NOT_A_MEMBER)
             return
         self.member = member
         self.audience = FACILITATORS if member.is_facilitator else ROOM
+        # Join before accepting: while the layer is down the handshake fails, and the
+        # page's backoff grows instead of reconnecting every second.
         for name in (group(self.workshop_id, self.audience),
                      person_group(self.workshop_id, member.person)):
             await self.channel_layer.group_add(name, self.channel_name)
             self.groups_joined.append(name)
+        await self.accept()
         text = await database_sync_to_async(presence.arrive)(member, self.channel_name)
         await self.tell_room(text)
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Q
 from django.template.loader import render_to_string
 
 from workshop.choices import Quadrant
@@ -37,7 +38,7 @@ DEPENDENT_LISTS = {
 }
 DEPENDENT_REGIONS = {
     "data_sources": ("roadmap",),
-    "recipes": ("roadmap", "prioritize", "vote"),
+    "recipes": ("roadmap", "prioritize", "vote", "ballot"),
     "risks": ("roadmap",),
 }
 REGIONS = ("north_star", "roadmap", "prioritize", "agenda", "room", "vote", "presence")
@@ -77,6 +78,8 @@ def targets_for(event: BoardEvent) -> set[Target]:
             targets.add(Target("region", "presence"))
     elif kind.startswith("vote."):
         targets |= {Target("region", "vote"), Target("region", "roadmap")}
+        if kind != "vote.cast":  # a cast changes only the caster's ballot: their response
+            targets.add(Target("region", "ballot"))
     return targets
 
 
@@ -123,7 +126,12 @@ class Renderer:
             return {"op": "remove", "id": dom_id}
         html = render_to_string(section.item_template,
                                 self.context(viewer, item=item, section=section))
-        return {"op": "upsert", "id": dom_id, "list": f"list-{key}", "html": html}
+        # Where it goes, so a page that missed it puts it in the same place as the others.
+        previous = (section.model.objects.filter(workshop_id=self.workshop.pk)
+                    .filter(Q(position__lt=item.position) | Q(position=item.position, pk__lt=pk))
+                    .order_by("-position", "-pk").values_list("pk", flat=True).first())
+        return {"op": "upsert", "id": dom_id, "list": f"list-{key}", "html": html,
+                "after": f"{key}-{previous}" if previous else None}
 
     def list(self, key: str, viewer: Viewer) -> dict[str, Any]:
         section = LISTS[key]
@@ -167,10 +175,12 @@ class Renderer:
         return op
 
     def region_vote(self, viewer: Viewer) -> dict[str, Any]:
-        op = self._region("vote-panel", "live/vote_panel.html", viewer,
-                          **vote_context(self.workshop))
-        op["trigger"] = "attune:ballot"  # each page fetches its own ballot over HTTP
-        return op
+        return self._region("vote-panel", "live/vote_panel.html", viewer,
+                            **vote_context(self.workshop))
+
+    def region_ballot(self, viewer: Viewer) -> dict[str, Any]:
+        # Ballots are personal: each page fetches its own over HTTP.
+        return {"op": "trigger", "trigger": "attune:ballot"}
 
     def region_presence(self, viewer: Viewer) -> dict[str, Any]:
         return presence_op(self.workshop.pk)
@@ -183,7 +193,7 @@ def announcement(events: Iterable[BoardEvent], viewer: Viewer) -> str:
         if verb and event.section in LISTS:
             anonymous = event.section in viewer.anonymous_sections
             who = "Someone" if anonymous or not event.actor else event.actor
-            return f"{who} {verb} a {LISTS[event.section].item_name}"
+            return f"{who} {verb} {LISTS[event.section].a_name}"
         if event.kind == "room.phase":
             return "The facilitator moved the room to another phase"
     return ""
@@ -195,7 +205,7 @@ def frames(workshop: Workshop, events: list[BoardEvent], *, version: int,
     room = Room.objects.select_related("current_phase").get_or_create(workshop=workshop)[0]
     renderer = Renderer(workshop, room)
     if full:
-        targets = [Target("region", name) for name in REGIONS]
+        targets = [Target("region", name) for name in (*REGIONS, "ballot")]
         targets += [Target("list", key) for key in LISTS]
     else:
         targets = _simplify(set().union(*(targets_for(e) for e in events)) if events else set())

@@ -74,4 +74,4 @@ def html_of(frame: dict) -> str:
 
 
 def op_ids(frame: dict) -> set[str]:
-    return {op["id"] for op in frame["ops"]}
+    return {op["id"] for op in frame["ops"] if "id" in op}

@@ -169,13 +169,13 @@ async def test_every_kind_of_board_event_reaches_a_second_page(layer, pat, host,
     phase = await db(lambda: workshop.phases.get(key="goals"))()
     await expect(lambda: services.update_phase(host, phase.pk, 30, False), "agenda", "room-bar")
     _, frame = await expect(lambda: room_services.move_room(host, phase.pk), "room-bar")
-    state = next(op["state"] for op in frame["ops"] if op["id"] == "room-bar")
+    state = next(op["state"] for op in frame["ops"] if op.get("id") == "room-bar")
     assert state["phase"] == "goals" and state["timer"]["remaining"] == 30 * 60
     _, frame = await expect(lambda: room_services.control_timer(host, "start"), "room-bar")
-    state = next(op["state"] for op in frame["ops"] if op["id"] == "room-bar")
+    state = next(op["state"] for op in frame["ops"] if op.get("id") == "room-bar")
     assert state["timer"]["running"] and state["timer"]["ends_at"] > state["timer"]["server_now"]
     _, frame = await expect(lambda: room_services.lock(host, ["board"], True), "room-bar")
-    assert next(op["state"] for op in frame["ops"] if op["id"] == "room-bar")["board_locked"]
+    assert next(op["state"] for op in frame["ops"] if op.get("id") == "room-bar")["board_locked"]
     await expect(lambda: room_services.set_spotlight(host, f"recipes-{recipe.pk}"), "room-bar")
     await expect(lambda: room_services.set_anonymous(host, ["risks"], True), "list-risks")
     _, frame = await expect(lambda: voting.open_vote(host, 3, 2, True), "vote-panel")
@@ -211,7 +211,7 @@ async def test_reconnecting_page_gets_what_it_missed(layer, pat, host, workshop)
     socket = Socket(pat, workshop.pk)
     sync = await socket.open(version=seen)
     assert sync["version"] == await db(version_of)(workshop)
-    ops = {op["id"]: op["op"] for op in sync["ops"]}
+    ops = {op.get("id"): op["op"] for op in sync["ops"]}
     assert ops[f"stakeholders-{first.pk}"] == "remove"
     assert ops[f"goals-{second.pk}"] == "upsert"
     assert "list-decisions" not in ops  # only what changed, not the whole board
@@ -242,7 +242,7 @@ def apply_ops(state: dict[str, str], ops: list[dict]) -> None:
             state.pop(op["id"], None)
         elif op["op"] == "upsert":
             state.update(list_items(op["html"]))
-        elif op["id"].startswith("list-"):
+        elif op.get("id", "").startswith("list-"):
             key = op["id"][len("list-"):]
             for dom_id in [d for d in state if d.rsplit("-", 1)[0] == key]:
                 del state[dom_id]

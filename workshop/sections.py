@@ -32,6 +32,12 @@ class Section:
     select: tuple[str, ...] = ()
 
     @property
+    def a_name(self) -> str:
+        """The item's name with its article: "a goal", "an action item"."""
+        article = "an" if self.item_name[0] in "aeiou" else "a"
+        return f"{article} {self.item_name}"
+
+    @property
     def template(self) -> str:
         return f"sections/{self.key}.html"
 

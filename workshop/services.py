@@ -213,6 +213,8 @@ def create_workshop(owner: Any, title: str, organisation: str = "",
         for position, phase in enumerate(template.phases)
     )
     NorthStar.objects.create(workshop=workshop)
-    Room.objects.create(workshop=workshop, current_phase=workshop.phases.first())
+    first = workshop.phases.first()
+    Room.objects.create(workshop=workshop, current_phase=first,
+                        timer_remaining=first.minutes * 60 if first else None)
     record_event(workshop.pk, "workshop.created", actor=owner.get_username())
     return workshop

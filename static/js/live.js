@@ -125,7 +125,10 @@
       if (el) merge(el, fresh);
       else {
         const list = document.getElementById(op.list);
-        if (list) { list.appendChild(fresh); placed(fresh); }
+        const previous = op.after && document.getElementById(op.after);
+        if (previous && previous.parentNode === list) { previous.after(fresh); placed(fresh); }
+        else if (list && op.after === null) { list.prepend(fresh); placed(fresh); }
+        else if (list) { list.appendChild(fresh); placed(fresh); }
       }
     } else if (op.op === "replace" && el) {
       merge(el, parse(op.html));

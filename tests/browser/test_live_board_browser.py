@@ -280,12 +280,6 @@ class OrderDisagrees(AssertionError):
     pass
 
 
-@pytest.mark.xfail(raises=OrderDisagrees, strict=True, reason=(
-    "App bug: an item a page missed while its socket was down comes back (catch-up replay, "
-    "and also a live broadcast racing the page's own add response) as an 'upsert' op with "
-    "no position, and live.js appends it after the page's own newer item, so two screens "
-    "show the list in different orders until someone reloads (sessions/fragments.py "
-    "Renderer.item; fix there, e.g. redraw the list for item.added or send the neighbour)."))
 def test_lists_agree_on_order_after_a_missed_add(crowd: Crowd, server):
     """Pat's socket is down (HTTP still works): Dana adds first, Pat adds second."""
     proxy = TcpProxy(server.worker.port).start()

@@ -25,4 +25,5 @@ urlpatterns = [
     path("w/new/", views.workshop_new, name="workshop_new"),
     path("w/<int:pk>/", include(board)),
     path("", include("sessions.urls")),
+    path("", include("exports.urls")),
 ]

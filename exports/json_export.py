@@ -1,0 +1,84 @@
+"""A workshop as one JSON document (format: exports/schema.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from datetime import date, datetime
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+from workshop.models import Workshop
+from workshop.sections import LISTS as BOARD_LISTS
+
+from . import schema
+
+
+def _ref_order(ref: str) -> tuple[str, int]:
+    prefix, _, number = ref.rpartition("-")
+    return prefix, int(number)
+
+
+def _value(field: models.Field, item: models.Model, refs: dict[Any, str]) -> Any:
+    if field.many_to_many:
+        return sorted(
+            (refs[related] for related in getattr(item, field.name).all()), key=_ref_order
+        )
+    if field.is_relation:
+        related = getattr(item, field.name)
+        return None if related is None else refs[related]
+    value = getattr(item, field.name)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _times(item: models.Model) -> dict[str, str]:
+    return {name: getattr(item, name).isoformat() for name in schema.TIMES}
+
+
+def export_workshop(workshop: Workshop, hidden_authors: Collection[str] = ()) -> dict[str, Any]:
+    """Every field of every item. `hidden_authors`: sections whose authors the reader
+    may not see (anonymous sections, for anyone but a facilitator); left blank."""
+    data: dict[str, Any] = {
+        "schema": schema.SCHEMA,
+        "version": schema.VERSION,
+        "exported_at": timezone.now().isoformat(),
+        "generator": "Attune",
+        "workshop": {name: getattr(workshop, name) for name in schema.WORKSHOP_FIELDS},
+        "agenda": [
+            {name: getattr(phase, name) for name in schema.AGENDA_FIELDS}
+            for phase in workshop.phases.order_by("position", "pk")
+        ],
+    }
+    north_star = workshop.north_star
+    data["north_star"] = {name: getattr(north_star, name) for name in schema.NORTH_STAR_FIELDS}
+    if "north_star" in hidden_authors:
+        data["north_star"]["author_name"] = ""
+    refs: dict[Any, str] = {}
+    for spec in schema.LISTS:
+        items = list(
+            BOARD_LISTS[spec.key]
+            .items(workshop.pk)
+            .prefetch_related(*[field.name for field in spec.fields if field.many_to_many])
+        )
+        for number, item in enumerate(items, start=1):
+            refs[item] = f"{spec.ref_prefix}-{number}"
+        rows = []
+        for item in items:
+            row = {"ref": refs[item]}
+            row.update({field.name: _value(field, item, refs) for field in spec.fields})
+            if spec.key in hidden_authors:
+                row["author_name"] = ""
+            row.update(_times(item))
+            rows.append(row)
+        data[spec.key] = rows
+    return data
+
+
+def dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"

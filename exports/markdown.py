@@ -1,0 +1,297 @@
+"""The roadmap as Markdown, for wikis: the PDF's structure, from the same context.
+
+User text is escaped for Markdown, so that a title such as `<img src=x>` or
+`**bold**` shows as typed in a wiki instead of turning into markup.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from django.utils.dateformat import format as date_format
+
+from .context import RecipeRow, Roadmap
+
+_INLINE = re.compile(r"([\\`*_\[\]<>|{}])")
+# What starts a heading, a list item or a numbered item at the start of a line.
+_LINE_START = re.compile(r"^(\s*)(#{1,6}(?=\s|$)|[-+](?=\s)|\d{1,9}[.)](?=\s|$))", re.MULTILINE)
+
+
+def _escape_marker(match: re.Match) -> str:
+    indent, marker = match.group(1), match.group(2)
+    if marker[0].isdigit():  # "1." -> "1\." (a backslash before a digit would show)
+        return f"{indent}{marker[:-1]}\\{marker[-1]}"
+    return f"{indent}\\{marker}"
+
+
+def esc(value: object) -> str:
+    """User text, safe inside a Markdown paragraph or table cell."""
+    text = _INLINE.sub(r"\\\1", str(value or ""))
+    return _LINE_START.sub(_escape_marker, text)
+
+
+def cell(value: object) -> str:
+    """User text for a table cell: one line."""
+    return " / ".join(line.strip() for line in esc(value).splitlines() if line.strip()) or "—"
+
+
+def table(head: list[str], rows: Iterable[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines + [""]
+
+
+def paragraph(value: object) -> str:
+    """Multi-line user text as one Markdown paragraph with hard line breaks."""
+    return "  \n".join(line.rstrip() for line in esc(value).splitlines())
+
+
+def _statement(recipe: RecipeRow) -> str:
+    text = f"If {recipe.segment}"
+    if recipe.context:
+        text += f", and {recipe.context}"
+    text += f", then {recipe.action}"
+    if recipe.touchpoint:
+        text += f" (at {recipe.touchpoint})"
+    return esc(text)
+
+
+def _recipe(recipe: RecipeRow) -> list[str]:
+    lines = [f"#### {recipe.rank}. {esc(recipe.title)}", "", _statement(recipe), ""]
+    lines.append(f"- **Owner:** {esc(recipe.owner) or 'not assigned'}")
+    lines.append(f"- **Exit metric:** {esc(recipe.exit_metric) or 'not set'}")
+    sources = "; ".join(f"{esc(s.name)} ({s.readiness})" for s in recipe.data_sources)
+    lines.append(f"- **Data sources:** {sources or 'none linked'}")
+    if recipe.success_metric:
+        lines.append(f"- **Success metric:** {esc(recipe.success_metric)}")
+    if recipe.dependencies:
+        lines.append("- **Depends on:** " + "; ".join(esc(d) for d in recipe.dependencies))
+    gate = recipe.gate_label
+    if recipe.gate_summary:
+        gate += f" ({recipe.gate_summary})"
+    lines.append(f"- **Readiness gate:** {gate}")
+    if recipe.gate == "overridden":
+        who = f" by {esc(recipe.override_by)}" if recipe.override_by else ""
+        when = f" on {date_format(recipe.override_at, 'j M Y')}" if recipe.override_at else ""
+        lines.append(f"- **Override{who}{when}:** {cell(recipe.override_reason)}")
+    lines.append(f"- **Risks:** {esc(recipe.risk_label)}")
+    return lines + [""]
+
+
+def render(roadmap: Roadmap) -> str:
+    r = roadmap
+    organisation = f" · {esc(r.organisation)}" if r.organisation else ""
+    out: list[str] = [
+        f"# {esc(r.title)}",
+        "",
+        f"*Personalization roadmap*{organisation}"
+        f" · prepared {date_format(r.generated_at, 'j F Y')}",
+        "",
+    ]
+
+    # 1. Cover: North Star and the people.
+    out += ["## North Star", ""]
+    if r.scope_level:
+        out += [f"**Scope:** {esc(r.scope_level)} level", ""]
+    out += [paragraph(r.objective) or "*No North Star written yet.*", ""]
+    if r.start_area:
+        out += [f"**Where we start:** {esc(r.start_area)}", ""]
+    sessions = "; ".join(
+        f"{date_format(s.started, 'j F Y')} · {esc(s.title) or f'Session {s.number}'}"
+        for s in r.sessions
+    )
+    out += [
+        f"- **Facilitator:** {esc(r.facilitator)}",
+        f"- **Sessions:** {sessions or 'prepared before any live session'}",
+    ]
+    for group in r.attendees:
+        out.append(f"- **{esc(group.function)}:** {', '.join(esc(n) for n in group.names)}")
+    out += [f"- **Method:** {esc(r.method_title)}", ""]
+
+    # 2. Executive summary.
+    out += ["## Executive summary", ""]
+    if r.objective:
+        out += [paragraph(r.objective), ""]
+    if r.why_now:
+        out += [f"**Why now.** {paragraph(r.why_now)}", ""]
+    s = r.stats
+    out += [
+        f"{s['recipes']} recipes considered · {s['now']} in “now” · "
+        f"{s['ready_sources']}/{s['sources']} data sources ready · "
+        f"{s['unmitigated_risks']} unmitigated high "
+        f"risk{'' if s['unmitigated_risks'] == 1 else 's'} · "
+        f"{s['open_actions']} open action items",
+        "",
+    ]
+    out += [f"### Top {len(r.top_recipes)} recipes by priority", ""]
+    for recipe in r.top_recipes:
+        out.append(
+            f"{recipe.rank}. **{esc(recipe.title)}** — {recipe.phase_short}; "
+            f"{recipe.gate_label.lower()}; {esc(recipe.risk_label).lower()}; "
+            f"{recipe.quadrant_label.lower()} (impact {recipe.impact}, "
+            f"effort {recipe.effort})"
+        )
+    out += [""] if r.top_recipes else ["*No recipes yet.*", ""]
+    out += ["### Key decisions", ""]
+    out += [f"- **{esc(d.decision)}**" for d in r.decisions[:4]] or ["*No decisions recorded.*"]
+    out.append("")
+
+    # 3. Goals.
+    out += ["## Goals and success metrics", ""]
+    if r.goals:
+        out += table(
+            ["Metric", "Baseline", "Target", "Timeframe", "Measured from"],
+            (
+                [
+                    cell(g.metric),
+                    cell(g.baseline),
+                    cell(g.target),
+                    cell(g.timeframe),
+                    cell(g.data_source),
+                ]
+                for g in r.goals
+            ),
+        )
+    else:
+        out += ["*No goals recorded.*", ""]
+
+    # 4. Prioritization.
+    out += ["## Prioritization matrix", "", esc(r.priority_rule), ""]
+    if r.recipes:
+        head = ["#", "Recipe", "Impact", "Effort", "Quadrant", "Phase"]
+        head += ["Votes"] if r.voting else []
+        out += table(
+            head,
+            (
+                [
+                    str(x.rank),
+                    cell(x.title),
+                    str(x.impact),
+                    str(x.effort),
+                    x.quadrant_label,
+                    x.phase_short,
+                ]
+                + ([str(x.votes)] if r.voting else [])
+                for x in r.recipes
+            ),
+        )
+    else:
+        out += ["*No recipes yet.*", ""]
+    out += ["### Vote results", ""]
+    if r.voting:
+        out += table(["Recipe", "Votes"], ([cell(x.title), str(x.votes)] for x in r.voted_recipes))
+    else:
+        out += ["No votes recorded.", ""]
+
+    # 5. Roadmap.
+    out += ["## Phased roadmap", ""]
+    for lane in r.lanes:
+        out += [f"### {lane.label}", ""]
+        for recipe in lane.recipes:
+            out += _recipe(recipe)
+        if not lane.recipes:
+            out += [f"*Nothing placed in “{lane.short.lower()}”.*", ""]
+    if r.unplanned:
+        out += ["### Not placed yet", ""]
+        for recipe in r.unplanned:
+            out += _recipe(recipe)
+
+    # 6. Data readiness.
+    out += ["## Data readiness", ""]
+    if r.data_sources:
+        dims = [label for label, _, _ in r.data_sources[0].assessment]
+        out += table(
+            ["Source", "Party", "Consent / legal basis", *dims, "Readiness"],
+            (
+                [
+                    cell(x.name),
+                    x.party,
+                    cell(x.consent_basis) if x.consent_basis else "**none**",
+                    *[shown for _, _, shown in x.assessment],
+                    f"**{x.readiness_label}**",
+                ]
+                for x in r.data_sources
+            ),
+        )
+        for source in r.data_sources:
+            if source.notes or source.evidence or source.owner or source.system_of_record:
+                out += [f"### {esc(source.name)}", ""]
+                if source.system_of_record:
+                    out.append(f"- **System of record:** {cell(source.system_of_record)}")
+                if source.owner:
+                    out.append(f"- **Owner:** {cell(source.owner)}")
+                if source.notes:
+                    out.append(f"- **Notes:** {cell(source.notes)}")
+                if source.evidence:
+                    out.append(f"- **Evidence:** {cell(source.evidence)}")
+                out.append("")
+    else:
+        out += ["*No data sources assessed.*", ""]
+
+    # 7. Ethics register.
+    out += ["## Ethics and bias register", ""]
+    if r.risks:
+        out += table(
+            [
+                "Risk",
+                "Category",
+                "L × S",
+                "Action",
+                "Mitigation",
+                "User control",
+                "Owner",
+                "Status",
+            ],
+            (
+                [
+                    ("**Unmitigated high risk:** " if k.unmitigated_high else "") + cell(k.risk),
+                    k.category,
+                    f"{k.likelihood} × {k.severity} = {k.score}",
+                    k.action,
+                    cell(k.mitigation),
+                    cell(k.user_control),
+                    cell(k.owner),
+                    k.status,
+                ]
+                for k in r.risks
+            ),
+        )
+    else:
+        out += ["*No risks recorded.*", ""]
+
+    # 8. Stakeholders, decisions, action items, parking lot.
+    out += ["## Stakeholders", ""]
+    if r.stakeholders:
+        out += table(
+            ["Name", "Function", "Influence", "Desired outcome", "Concerns"],
+            (
+                [
+                    cell(p.name) + (" (internal customer)" if p.internal_customer else ""),
+                    p.function,
+                    p.influence,
+                    cell(p.desired_outcome),
+                    cell(p.concerns),
+                ]
+                for p in r.stakeholders
+            ),
+        )
+    else:
+        out += ["*No stakeholders recorded.*", ""]
+    out += ["## Decisions", ""]
+    for number, d in enumerate(r.decisions, start=1):
+        out.append(
+            f"{number}. **{esc(d.decision)}**" + (f" — {cell(d.rationale)}" if d.rationale else "")
+        )
+    out += [""] if r.decisions else ["*No decisions recorded.*", ""]
+    out += ["## Action items", ""]
+    for a in r.action_items:
+        due = f", due {a.due_date.isoformat()}" if a.due_date else ""
+        owner = f" — {esc(a.owner)}" if a.owner else ""
+        out.append(f"- [{'x' if a.done else ' '}] {cell(a.action)}{owner}{due}")
+    out += [""] if r.action_items else ["*No action items.*", ""]
+    out += ["## Parking lot", ""]
+    for q in r.parking_lot:
+        out.append(f"- **{esc(q.question)}**" + (f" — {cell(q.notes)}" if q.notes else ""))
+    out += [""] if r.parking_lot else ["*Nothing parked.*", ""]
+    return "\n".join(out)

@@ -1,0 +1,227 @@
+"""The roadmap PDF: the print template, then WeasyPrint in a bounded child process.
+
+The view calls `roadmap_pdf(workshop)`. Rendering never runs in the web process:
+each PDF is made by a process forked from a warm fork server, with an address-space
+ceiling and a CPU ceiling it sets on itself, and a wall-clock deadline after which
+the parent kills it. At most a few renders run at once per web process; the rest
+wait briefly, then get a "busy" answer instead of piling up.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import multiprocessing
+import os
+import re
+import signal
+import threading
+from dataclasses import dataclass
+from functools import cache
+from multiprocessing import spawn
+from typing import Any
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.template.loader import render_to_string
+
+from workshop.models import Workshop
+
+from . import worker
+from .chart import matrix
+from .context import Roadmap, build_roadmap
+
+# The print template names its assets under this root; the fetcher maps each URL to
+# a bundled file. `.invalid` never resolves, and the fetcher never uses the network.
+ASSET_ROOT = "https://assets.attune.invalid/static/"
+ASSET_DIRS = ("exports/", "fonts/")
+PRINT_TEMPLATE = "exports/roadmap.html"
+
+MiB = 1024 * 1024
+
+
+def _setting(name: str, default: int | float) -> int | float:
+    return getattr(settings, name, default)
+
+
+class RenderError(Exception):
+    """The PDF could not be made; `status` and the message go to the person."""
+
+    status = 500
+
+
+class TooLarge(RenderError):
+    status = 413
+
+
+class TimedOut(RenderError):
+    status = 503
+
+
+class Busy(RenderError):
+    status = 503
+
+
+@dataclass(frozen=True)
+class Rendered:
+    pdf: bytes
+    seconds: float
+    cpu_seconds: float
+    peak_rss_kb: int
+    refused: tuple[str, ...]
+
+
+@cache
+def bundled_assets() -> dict[str, str]:
+    """URL -> file for every file under static/exports and static/fonts."""
+    assets = {}
+    for finder in finders.get_finders():
+        for path, storage in finder.list([]):
+            path = path.replace("\\", "/")
+            if path.startswith(ASSET_DIRS):
+                assets.setdefault(ASSET_ROOT + path, storage.path(path))
+    return assets
+
+
+# Words longer than this get invisible break opportunities (zero-width spaces), so a
+# pasted URL wraps inside its table cell. This is cheaper than CSS overflow-wrap,
+# which WeasyPrint pays for on every line of the document.
+LONG_WORD = re.compile(r"[^\s\u200b]{25,}")
+CHUNK = 12
+
+
+def breakable(text: str) -> str:
+    def split(match: re.Match) -> str:
+        word = match.group(0)
+        return "\u200b".join(word[i : i + CHUNK] for i in range(0, len(word), CHUNK))
+
+    return LONG_WORD.sub(split, text)
+
+
+def _printable(value: Any) -> Any:
+    if isinstance(value, str):
+        return breakable(value)
+    if isinstance(value, list):
+        return [_printable(each) for each in value]
+    if isinstance(value, tuple):
+        return tuple(_printable(each) for each in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.replace(
+            value,
+            **{
+                field.name: _printable(getattr(value, field.name))
+                for field in dataclasses.fields(value)
+                if field.init
+            },
+        )
+    return value
+
+
+def print_html(roadmap: Roadmap) -> str:
+    """The print document: all user text autoescaped by the template."""
+    return render_to_string(
+        PRINT_TEMPLATE,
+        {
+            "roadmap": _printable(roadmap),
+            "meta": roadmap,
+            "chart": matrix(roadmap.recipes),
+            "asset_root": ASSET_ROOT,
+        },
+    )
+
+
+@cache
+def _processes() -> multiprocessing.context.BaseContext:
+    # A fork server forks each render from a clean, single-threaded, preloaded process:
+    # fast to start, and safe to use from daphne's threads (plain fork is not).
+    # The server reads these once, when it starts (see exports.pdf_preload).
+    main = spawn.get_preparation_data("pdf").get("init_main_from_path")
+    if main:
+        os.environ["ATTUNE_PDF_PARENT_MAIN"] = main
+    os.environ["ATTUNE_PDF_ASSETS"] = json.dumps(
+        {
+            "assets": bundled_assets(),
+            "base_url": ASSET_ROOT,
+            "stylesheet": ASSET_ROOT + "exports/roadmap.css",
+        }
+    )
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["exports.pdf_preload"])
+    return context
+
+
+_slots_lock = threading.Lock()
+_slots: threading.BoundedSemaphore | None = None
+
+
+def _render_slots() -> threading.BoundedSemaphore:
+    global _slots
+    with _slots_lock:
+        if _slots is None:
+            _slots = threading.BoundedSemaphore(int(_setting("EXPORTS_PDF_CONCURRENCY", 2)))
+        return _slots
+
+
+def render_pdf(html: str) -> Rendered:
+    """HTML to PDF in a child process, within the configured time and memory."""
+    timeout = float(_setting("EXPORTS_PDF_TIMEOUT", 30))
+    memory = int(_setting("EXPORTS_PDF_MEMORY_MB", 1024)) * MiB
+    max_html = int(_setting("EXPORTS_PDF_MAX_HTML_MB", 4)) * MiB
+    if len(html) > max_html:
+        raise TooLarge(
+            f"This workshop is too large to print as one PDF ({len(html) // MiB} MB of "
+            f"text and tables; the limit is {max_html // MiB} MB)."
+        )
+    slots = _render_slots()
+    if not slots.acquire(timeout=float(_setting("EXPORTS_PDF_QUEUE_WAIT", 10))):
+        raise Busy("Several roadmaps are being printed right now. Try again in a minute.")
+    try:
+        return _run_child(html, timeout, memory)
+    finally:
+        slots.release()
+
+
+def _run_child(html: str, timeout: float, memory: int) -> Rendered:
+    context = _processes()
+    receiver, sender = context.Pipe(duplex=False)
+    job = worker.Job(html, ASSET_ROOT, bundled_assets(), memory, int(timeout) + 5)
+    process = context.Process(target=worker.render, args=(job, sender), daemon=True)
+    process.start()
+    sender.close()
+    try:
+        if not receiver.poll(timeout):
+            raise TimedOut(
+                f"The roadmap took longer than {timeout:g} seconds to print, so it was "
+                f"stopped. The workshop may be very large."
+            )
+        try:
+            result: worker.Result = receiver.recv()
+        except EOFError:
+            process.join(5)
+            if process.exitcode is not None and process.exitcode < 0:
+                name = signal.Signals(-process.exitcode).name
+                raise TooLarge(
+                    f"Printing the roadmap stopped ({name}): it ran out of its "
+                    "memory or time allowance. The workshop may be very large."
+                ) from None
+            raise RenderError(
+                f"The PDF renderer stopped unexpectedly (exit code {process.exitcode})."
+            ) from None
+    finally:
+        receiver.close()
+        if process.is_alive():
+            process.kill()
+        process.join(5)
+    if result.status == worker.OUT_OF_MEMORY:
+        raise TooLarge(
+            "Printing the roadmap ran out of its memory allowance. The workshop may be very large."
+        )
+    if result.status != worker.OK:
+        raise RenderError(f"The roadmap could not be printed ({result.message}).")
+    return Rendered(
+        result.pdf, result.seconds, result.cpu_seconds, result.peak_rss_kb, result.refused
+    )
+
+
+def roadmap_pdf(workshop: Workshop) -> bytes:
+    return render_pdf(print_html(build_roadmap(workshop))).pdf

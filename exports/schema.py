@@ -1,0 +1,90 @@
+"""The JSON format of a workshop: `{"schema": "attune.workshop", "version": 1, ...}`.
+
+One entry per list of the board, in an order where every reference points back to
+an entry already listed. Each item carries every field of its model except the
+database id, the workshop it belongs to and its edit counter (`version`); its
+creation and change times ride along as `created_at` / `updated_at`, for the
+record only. Items refer to each other by `ref`, a key unique within the file
+(`"recipe-3"`), never by database id, so a file imports into any database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import models
+
+from workshop.models import (
+    ActionItem,
+    AgendaPhase,
+    BoardItem,
+    DataSource,
+    Decision,
+    ExampleInteraction,
+    Goal,
+    NorthStar,
+    ParkingLotItem,
+    Recipe,
+    Risk,
+    Stakeholder,
+)
+
+SCHEMA = "attune.workshop"
+VERSION = 1
+
+# Not content: where the row lives, and its edit counter for lost-update checks.
+SKIPPED = {"id", "workshop", "version", "created_at", "updated_at"}
+TIMES = ("created_at", "updated_at")
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    key: str  # the board's section key and the JSON key
+    model: type[BoardItem]
+    ref_prefix: str
+
+    @property
+    def fields(self) -> list[models.Field]:
+        return content_fields(self.model)
+
+    @property
+    def links(self) -> dict[str, str]:
+        """Field name -> the list its references point into."""
+        return {
+            field.name: TARGETS[field.related_model] for field in self.fields if field.is_relation
+        }
+
+
+def content_fields(model: type[models.Model]) -> list[models.Field]:
+    concrete = [f for f in model._meta.get_fields() if f.concrete and not f.auto_created]
+    return [f for f in concrete if f.name not in SKIPPED and not f.one_to_many]
+
+
+# Dependency order: a list only refers to lists before it.
+LISTS = [
+    ListSpec("stakeholders", Stakeholder, "stakeholder"),
+    ListSpec("interactions", ExampleInteraction, "interaction"),
+    ListSpec("data_sources", DataSource, "data-source"),
+    ListSpec("goals", Goal, "goal"),
+    ListSpec("recipes", Recipe, "recipe"),
+    ListSpec("risks", Risk, "risk"),
+    ListSpec("decisions", Decision, "decision"),
+    ListSpec("action_items", ActionItem, "action-item"),
+    ListSpec("parking_lot", ParkingLotItem, "parking-lot"),
+]
+BY_KEY = {spec.key: spec for spec in LISTS}
+TARGETS = {spec.model: spec.key for spec in LISTS}
+
+WORKSHOP_FIELDS = ("title", "organisation", "method")
+AGENDA_FIELDS = [f.name for f in content_fields(AgendaPhase)]
+NORTH_STAR_FIELDS = [f.name for f in content_fields(NorthStar)]
+TOP_LEVEL = {
+    "schema",
+    "version",
+    "exported_at",
+    "generator",
+    "workshop",
+    "agenda",
+    "north_star",
+    *BY_KEY,
+}

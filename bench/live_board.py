@@ -1,0 +1,1049 @@
+"""Live board benchmark: edit-to-every-screen latency and lost messages.
+
+Bounded; prints numbers; not a test. Usage:
+
+    .venv/bin/python bench/live_board.py [--quick] [--seconds S] [--timeout T]
+
+For each stack (SQLite + in-memory layer on one daphne worker; PostgreSQL + Redis on one
+worker; PostgreSQL + Redis on two workers with the room split across them) it grows one
+room step by step (10, 50, 100, 150, ... participants, each joined by the join link with
+its own Django session and websocket) and, at each size, has a few of them add parking-lot
+questions over HTTP at a fixed rate (10 edits/s, open loop). For every edit it measures
+the time from sending the POST until every socket in the room has received the frame
+carrying that edit (frames are identified by board version and by a marker in the item
+text), and counts lost messages: every socket must see every board version, without a
+gap (frames that arrive after a later version are counted apart: the page resyncs then).
+It stops growing the room when p99 > 100 ms or a message is lost, so the last passing
+size is the largest room that holds the target.
+
+The sockets live in a separate process from the editors, so a busy socket client does not
+delay the edits it measures; the CPU of that process, of each daphne worker and of the
+whole machine is reported so a saturated client is visible rather than blamed on the app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime
+import itertools
+import json
+import math
+import multiprocessing
+import os
+import platform
+import random
+import re
+import resource
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+import httpx  # noqa: E402
+from servers import (  # noqa: E402
+    Stack,
+    Worker,
+    free_port,
+    make_stack,
+    seed_workshop,
+    service_up,
+    start_worker,
+)
+
+TARGET_P99 = 0.100  # seconds
+RATE = 10.0  # edits per second
+EDITORS = 5
+STACKS = (  # name, label, PostgreSQL and Redis, workers
+    ("sqlite", "SQLite + in-memory, 1w", False, 1),
+    ("pg", "PostgreSQL + Redis, 1w", True, 1),
+    ("pg2", "PostgreSQL + Redis, 2w", True, 2),
+)
+SIZES = (10, 50, 100, 150, 200, 250, 300, 400, 500)
+QUICK_SIZES = (10, 50, 100)
+EVENT = re.compile(r'^\{"type":"event","version":(\d+)')
+FRAME = re.compile(r'^\{"type":"(event|sync)","version":(\d+)')
+MARKER = re.compile(r"bm(\d+)q")
+PING_EVERY = 20.0  # seconds, as static/js/live.js
+QUIET = 0.25  # of a core: other programs' load under which the machine counts as quiet
+
+
+# --- The socket process: holds every participant's websocket -----------------------
+
+class Room:
+    """All sockets of one run; records when each socket received each board version."""
+
+    def __init__(self):
+        self.sockets: list = []
+        self.tasks: list[asyncio.Task] = []
+        self.arrivals: list[dict[int, float]] = []
+        self.highest: list[int] = []
+        self.applied: list[int] = []  # the board version each page has applied
+        self.pending: list[bool] = []  # whether each page waits for a sync
+        self.resyncs = 0
+        self.closed: dict[int, str] = {}
+        self.marker_of: dict[int, int] = {}
+        self.recording = False
+        self.last_frame = time.monotonic()
+        self.frames = 0
+        self.bytes = 0
+        self.event_bytes = 0
+        self.events = 0
+        self.reordered = 0
+
+    async def connect(self, targets: list[tuple[int, str, int]], workshop: str,
+                      version: int) -> dict:
+        from websockets.asyncio.client import connect
+
+        failures: list[str] = []
+
+        async def one(port: int, cookie: str) -> None:
+            try:
+                ws = await connect(f"ws://127.0.0.1:{port}/ws/w/{workshop}/",
+                                   origin=f"http://127.0.0.1:{port}",
+                                   additional_headers={"Cookie": cookie},
+                                   open_timeout=60, max_queue=None)
+            except Exception as error:  # noqa: BLE001 - counted and reported
+                failures.append(repr(error))
+                return
+            index = len(self.sockets)
+            self.sockets.append(ws)
+            self.arrivals.append({})
+            self.highest.append(0)
+            self.applied.append(version)
+            self.pending.append(True)  # the hello asks for a sync
+            self.tasks.append(asyncio.create_task(self.listen(index, ws)))
+            await ws.send(json.dumps({"type": "hello", "version": version}))
+
+        # Connect in waves, as a room fills up: not all at the same millisecond.
+        for start in range(0, len(targets), 25):
+            await asyncio.gather(*(one(port, cookie) for port, cookie, _ in
+                                   targets[start:start + 25]))
+        return {"failures": failures, "sockets": len(self.sockets)}
+
+    async def listen(self, index: int, ws) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        ping = asyncio.create_task(self.pinger(ws))
+        try:
+            async for text in ws:
+                now = time.monotonic()
+                if '"pong"' not in text[:20]:
+                    self.last_frame = now  # heartbeats do not keep the room busy
+                self.frames += 1
+                self.bytes += len(text)
+                found = FRAME.match(text)
+                if found is None:
+                    continue
+                kind, version = found.group(1), int(found.group(2))
+                if kind == "sync":
+                    self.applied[index] = max(self.applied[index], version)
+                    self.pending[index] = False
+                    continue
+                # As static/js/live.js: apply the next version; after a gap, ask for a resync.
+                if version == self.applied[index] + 1:
+                    self.applied[index] = version
+                elif version > self.applied[index] and not self.pending[index]:
+                    self.pending[index] = True
+                    self.resyncs += 1
+                    await ws.send(json.dumps({"type": "resync",
+                                              "version": self.applied[index]}))
+                if not self.recording:
+                    continue
+                if version < self.highest[index]:
+                    self.reordered += 1
+                self.highest[index] = max(self.highest[index], version)
+                self.arrivals[index].setdefault(version, now)
+                self.events += 1
+                self.event_bytes += len(text)
+                if version not in self.marker_of:
+                    marker = MARKER.search(text)
+                    if marker:
+                        self.marker_of[version] = int(marker.group(1))
+        except ConnectionClosed as closed:
+            self.closed[index] = str(closed.rcvd)
+        finally:
+            ping.cancel()
+        if index not in self.closed:
+            self.closed[index] = str(ws.close_code)
+
+    async def pinger(self, ws) -> None:
+        """The page's heartbeat (presence), every 20 s from a random phase."""
+        await asyncio.sleep(random.uniform(0, PING_EVERY))
+        while True:
+            await ws.send('{"type":"ping"}')
+            await asyncio.sleep(PING_EVERY)
+
+    async def settle(self, quiet: float, limit: float) -> float:
+        """Wait until no frame has arrived for `quiet` seconds (the connect storm of
+        presence updates is over); returns how long that took."""
+        began = time.monotonic()
+        while time.monotonic() - began < limit:
+            if time.monotonic() - max(self.last_frame, began) >= quiet:
+                break
+            await asyncio.sleep(0.05)
+        return time.monotonic() - began
+
+    def record(self) -> None:
+        for seen in self.arrivals:
+            seen.clear()
+        self.marker_of.clear()
+        self.events = self.event_bytes = self.reordered = self.resyncs = 0
+        self.recording = True
+
+    async def collect(self, first: int, last: int, limit: float) -> dict:
+        """Wait until every socket has every version in [first, last] (or `limit` s)."""
+        wanted = set(range(first, last + 1))
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if all(wanted <= seen.keys() for i, seen in enumerate(self.arrivals)
+                   if i not in self.closed):
+                break
+            await asyncio.sleep(0.05)
+        self.recording = False
+        open_ = [i for i in range(len(self.sockets)) if i not in self.closed]
+        arrivals = {}
+        for version in wanted:
+            times = [seen[version] for seen in self.arrivals if version in seen]
+            arrivals[version] = (len(times), max(times) if times else None,
+                                 min(times) if times else None)
+        missing = sum(len(wanted - set(self.arrivals[i])) for i in range(len(self.sockets)))
+        return {"arrivals": arrivals, "marker_of": dict(self.marker_of), "missing": missing,
+                "open": len(open_), "closed": dict(self.closed), "events": self.events,
+                "reordered": self.reordered, "resyncs": self.resyncs,
+                "event_bytes": self.event_bytes}
+
+    async def shrink(self, size: int) -> None:
+        """Close the sockets past the first `size`."""
+        leaving = self.sockets[size:]
+        for task in self.tasks[size:]:
+            task.cancel()
+        await asyncio.gather(*(ws.close() for ws in leaving), return_exceptions=True)
+        for records in (self.sockets, self.tasks, self.arrivals, self.highest, self.applied,
+                        self.pending):
+            del records[size:]
+        self.closed = {i: code for i, code in self.closed.items() if i < size}
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*(ws.close() for ws in self.sockets), return_exceptions=True)
+        self.sockets.clear()
+
+
+def socket_process(conn) -> None:
+    """Entry point of the socket process: obeys commands from the parent's pipe."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        room = Room()
+        while True:
+            command, args = await loop.run_in_executor(None, conn.recv)
+            before = resource.getrusage(resource.RUSAGE_SELF)
+            began = time.monotonic()
+            if command == "connect":
+                result = await room.connect(*args)
+            elif command == "settle":
+                result = await room.settle(*args)
+            elif command == "record":
+                room.record()
+                result = None
+            elif command == "collect":
+                result = await room.collect(*args)
+            elif command == "shrink":
+                result = await room.shrink(*args)
+            else:
+                await room.close()
+                conn.send(("ok", None, 0.0, 0.0))
+                return
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            conn.send(("ok", result, cpu, time.monotonic() - began))
+
+    asyncio.run(main())
+
+
+class Sockets:
+    """The parent's handle on the socket process."""
+
+    def __init__(self):
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=socket_process, args=(child,), daemon=True)
+        self.process.start()
+        self.cpu = 0.0  # CPU seconds the socket process used in the last call
+
+    async def call(self, command: str, *args):
+        self.conn.send((command, args))
+        loop = asyncio.get_running_loop()
+        status, result, cpu, _ = await loop.run_in_executor(None, self.conn.recv)
+        self.cpu = cpu
+        return result
+
+    def cpu_seconds(self) -> float:
+        return proc_cpu(self.process.pid)
+
+    async def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.call("stop"), 10)
+        self.process.join(5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+
+# --- Stage timings inside the workers (--breakdown) --------------------------------
+
+TRACE = "ATTUNE_BENCH_TRACE"
+_timed_application = None
+
+
+def __getattr__(name: str):
+    """`daphne live_board:timed_application` serves the app with stage stamps."""
+    global _timed_application
+    if name != "timed_application":
+        raise AttributeError(name)
+    if _timed_application is None:
+        _timed_application = build_timed_application()
+    return _timed_application
+
+
+def build_timed_application():
+    """The real ASGI app, with monotonic time stamps written to $ATTUNE_BENCH_TRACE when
+    the add view starts and ends, when publish_event starts, has rendered, has sent the
+    room's frame and has handed both frames to the layer, each time a consumer has sent an
+    event frame, when a resync's catch_up ends, when a garbage collection took over 5 ms
+    and when the event loop stalled for over 15 ms."""
+    import asyncio
+    import gc
+    import threading
+
+    from workshop.asgi import application
+
+    if "workshop.urls" in sys.modules:
+        raise RuntimeError("the URLs were loaded before the views could be timed")
+    from sessions import broadcast, consumers
+    from workshop import views
+
+    out = open(os.environ[TRACE], "a", buffering=1 << 16)  # noqa: SIM115 - lives on
+    lock = threading.Lock()
+
+    def stamp(kind: str, key) -> None:
+        line = f"{kind} {key} {time.monotonic():.6f}\n"
+        with lock:
+            out.write(line)
+
+    def flush() -> None:
+        while True:
+            time.sleep(0.2)
+            with lock:
+                out.flush()
+
+    threading.Thread(target=flush, daemon=True).start()
+    item_add, publish, render = views.item_add, broadcast.publish_event, broadcast.frames
+    board_frame = consumers.BoardConsumer.board_frame
+
+    def timed_item_add(request, *args, **kwargs):
+        found = MARKER.search(request.POST.get("add-parking_lot-question", ""))
+        key = found.group(1) if found else "-"
+        stamp("view_in", key)
+        try:
+            return item_add(request, *args, **kwargs)
+        finally:
+            stamp("view_out", key)
+
+    def timed_publish(event):
+        stamp("publish_in", event.version)
+        try:
+            return publish(event)
+        finally:
+            stamp("publish_out", event.version)
+
+    def timed_frames(workshop, events, *, version, full=False):
+        try:
+            return render(workshop, events, version=version, full=full)
+        finally:
+            stamp("rendered", version)
+
+    async def timed_board_frame(self, message):
+        await board_frame(self, message)
+        found = EVENT.match(message["text"])
+        if found:
+            stamp("sent", found.group(1))
+
+    def timed_catch_up(*args, **kwargs):
+        began = time.monotonic()
+        try:
+            return catch_up(*args, **kwargs)
+        finally:
+            stamp("catch_up", f"{began:.6f}")
+
+    def timed_send(name: str, message: dict) -> None:
+        try:
+            return send(name, message)
+        finally:
+            found = EVENT.match(message.get("text", ""))
+            if found and name.endswith("-room"):
+                stamp("sent_room", found.group(1))
+
+    gc_began: list[float] = []
+
+    def on_gc(phase: str, info: dict) -> None:
+        if phase == "start":
+            gc_began[:] = [time.monotonic()]
+        elif gc_began:
+            took = time.monotonic() - gc_began.pop()
+            if took > 0.005:
+                stamp(f"gc{info['generation']}", f"{took:.6f}")
+
+    async def watch_loop() -> None:
+        while True:
+            began = time.monotonic()
+            await asyncio.sleep(0.005)
+            stall = time.monotonic() - began - 0.005
+            if stall > 0.015:
+                stamp("stall", f"{stall:.6f}")
+
+    watching: list[asyncio.Task] = []
+
+    async def timed_connect(self) -> None:
+        if not watching:  # the first socket starts the loop's watchdog
+            watching.append(asyncio.get_running_loop().create_task(watch_loop()))
+        await connect(self)
+
+    catch_up, send = consumers.catch_up, broadcast._send
+    connect = consumers.BoardConsumer.connect
+    consumers.catch_up, broadcast._send = timed_catch_up, timed_send
+    views.item_add, broadcast.publish_event = timed_item_add, timed_publish
+    broadcast.frames = timed_frames
+    consumers.BoardConsumer.board_frame = timed_board_frame
+    consumers.BoardConsumer.connect = timed_connect
+    gc.callbacks.append(on_gc)
+    return application
+
+
+def start_timed_worker(stack: Stack, tmp_path: Path) -> Worker:
+    """servers.start_worker, serving timed_application and writing a trace file."""
+    port = free_port()
+    log = tmp_path / f"daphne-{port}.log"
+    env = dict(stack.env, PYTHONPATH=os.pathsep.join([str(ROOT / "bench"), str(ROOT)]))
+    env[TRACE] = str(tmp_path / f"trace-{port}.txt")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+         "live_board:timed_application"],
+        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    worker = Worker(f"http://127.0.0.1:{port}", port, process, log)
+    worker.trace = Path(env[TRACE])
+    stack.cleanup.append(worker.stop)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"daphne exited:\n{log.read_text()}")
+        if service_up(port):
+            return worker
+        time.sleep(0.2)
+    raise RuntimeError(f"daphne did not start:\n{log.read_text()}")
+
+
+STAGES = (
+    ("POST sent -> view starts", "sent", "view_in"),
+    ("view -> commit (publish starts)", "view_in", "publish_in"),
+    ("render frames", "publish_in", "rendered"),
+    ("group_send to the layer", "rendered", "publish_out"),
+    ("  of which: the room's frame", "rendered", "sent_room"),
+    ("layer -> first socket written", "publish_out", "first_write"),
+    ("first -> last socket written", "first_write", "last_write"),
+    ("last written -> last screen", "last_write", "last_screen"),
+    ("(view ends after publish)", "publish_out", "view_out"),
+    ("(POST sent -> first screen)", "sent", "first_screen"),
+)
+
+
+PAUSES = ("resync catch_up (each)", "GC generation 0 (> 5 ms)", "GC generation 1 (> 5 ms)",
+          "GC generation 2 (> 5 ms)", "event loop stalls (> 15 ms)")
+
+
+def breakdown(servers: list[Worker], markers: list[int], sent: dict[int, float],
+              report: dict, version_of: dict[int, int]) -> dict[str, str]:
+    """Per stage, "p50 / p99" ms over the measured edits, from the workers' trace files;
+    per kind of pause, "count, total, p50/max ms"."""
+    by_marker: dict[str, dict] = {}
+    by_version: dict[str, dict] = {}
+    writes: dict[int, list[float]] = {}
+    for worker in servers:
+        for kind, key, at in trace_lines(worker):
+            if kind == "sent":
+                writes.setdefault(int(key), []).append(float(at))
+            elif kind.startswith("view") and key != "-":
+                by_marker.setdefault(kind, {})[int(key)] = float(at)
+            elif kind in ("publish_in", "rendered", "sent_room", "publish_out"):
+                by_version.setdefault(kind, {})[int(key)] = float(at)
+    spans: dict[str, list[float]] = {name: [] for name, *_ in STAGES}
+    for marker in markers:
+        version = version_of.get(marker)
+        if version is None or version not in writes:
+            continue
+        got, last_screen, first_screen = report["arrivals"][version]
+        moments = {"sent": sent[marker], "first_write": min(writes[version]),
+                   "last_write": max(writes[version]), "last_screen": last_screen,
+                   "first_screen": first_screen}
+        moments.update((kind, times.get(marker)) for kind, times in by_marker.items())
+        moments.update((kind, times.get(version)) for kind, times in by_version.items())
+        for name, start, end in STAGES:
+            if moments.get(start) is not None and moments.get(end) is not None:
+                spans[name].append(moments[end] - moments[start])
+    stages = {name: f"{ms(percentile(values, 0.5))} / {ms(percentile(values, 0.99))}"
+              for name, values in spans.items() if values}
+    # Pauses during the measured edits: count, sum, p50 / max.
+    start = min(sent.values())
+    pauses: dict[str, list[float]] = {name: [] for name in PAUSES}
+    for worker in servers:
+        for kind, key, at in trace_lines(worker):
+            if kind == "catch_up" and float(key) >= start:
+                pauses["resync catch_up (each)"].append(float(at) - float(key))
+            elif kind.startswith("gc") and float(at) >= start:
+                pauses[f"GC generation {kind[2:]} (> 5 ms)"].append(float(key))
+            elif kind == "stall" and float(at) >= start:
+                pauses["event loop stalls (> 15 ms)"].append(float(key))
+    for name, values in pauses.items():
+        stages[name] = (f"{len(values)}x {sum(values):.2f}s "
+                        f"{ms(percentile(values, 0.5))}/{ms(max(values))}" if values else "0")
+    return stages
+
+
+def trace_lines(worker: Worker) -> list[list[str]]:
+    try:
+        return [line.split() for line in worker.trace.read_text().splitlines()]
+    except OSError:
+        return []
+
+
+# --- The parent: servers, people, edits, numbers -----------------------------------
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def services_cpu() -> float:
+    """CPU seconds used so far by PostgreSQL and Redis (all their processes; a backend that
+    has exited is counted in its parent's children time)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        comm = text[text.find("(") + 1:text.rfind(")")]
+        if comm == "postgres" or comm.startswith("redis-server"):
+            total += sum(int(v) for v in text.rsplit(")", 1)[1].split()[11:15])
+    return total / TICK
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
+@dataclass
+class Person:
+    name: str
+    worker: Worker
+    cookies: httpx.Cookies
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+
+
+@dataclass
+class Result:
+    stack: str
+    people: int
+    edits: int = 0
+    p50: float = math.nan
+    p99: float = math.nan
+    worst: float = math.nan
+    http_p50: float = math.nan
+    lost: int = 0
+    gaps: int = 0
+    reordered: int = 0
+    resyncs: int = 0
+    storm: float = math.nan
+    newcomers: int = 0
+    errors: int = 0
+    closed: int = 0
+    frame_bytes: float = math.nan
+    server_cpu: list[float] = field(default_factory=list)
+    client_cpu: float = math.nan
+    machine_cpu: float = math.nan
+    other_cpu: float = math.nan
+    services_cpu: float = math.nan
+    background: float = math.nan
+    note: str = ""
+    stages: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return (self.edits > 0 and self.p99 <= TARGET_P99 and self.lost == 0
+                and self.gaps == 0 and self.errors == 0 and self.closed == 0)
+
+
+async def join(worker: Worker, token: str, name: str) -> Person:
+    async with httpx.AsyncClient(base_url=worker.url, timeout=30) as http:
+        page = await http.get(f"/join/{token}/")
+        page.raise_for_status()
+        answer = await http.post(f"/join/{token}/", data={
+            "display_name": name, "function": "product",
+            "csrfmiddlewaretoken": http.cookies["csrftoken"]})
+        if answer.status_code != 302:
+            raise RuntimeError(f"join failed: {answer.status_code} {answer.text[:200]}")
+        return Person(name, worker, httpx.Cookies(http.cookies))
+
+
+def board_version(stack: Stack, workshop: str) -> int:
+    url = stack.env.get("DATABASE_URL")
+    if url:
+        import psycopg
+
+        with psycopg.connect(url) as conn:
+            return conn.execute("SELECT version FROM workshop_workshop WHERE id = %s",
+                                [int(workshop)]).fetchone()[0]
+    path = Path(stack.env["ATTUNE_VAR_DIR"]) / "attune.sqlite3"
+    with contextlib.closing(sqlite3.connect(path, timeout=20)) as conn:
+        return conn.execute("SELECT version FROM workshop_workshop WHERE id = ?",
+                            [int(workshop)]).fetchone()[0]
+
+
+async def edit_burst(editors: list[Person], workshop: str, count: int, first_marker: int,
+                     sent: dict[int, float], http_times: list[float]) -> int:
+    """`count` edits at RATE per second, open loop, round-robin over the editors.
+    Returns the number of failed edits."""
+    clients = [httpx.AsyncClient(base_url=p.worker.url, cookies=p.cookies, timeout=30)
+               for p in editors]
+    failures = 0
+
+    async def one(client: httpx.AsyncClient, marker: int) -> None:
+        nonlocal failures
+        token = client.cookies["csrftoken"]
+        began = time.monotonic()
+        sent[marker] = began
+        try:
+            answer = await client.post(
+                f"/w/{workshop}/s/parking_lot/add/",
+                data={"add-parking_lot-question": f"Benchmark question bm{marker}q?"},
+                headers={"X-CSRFToken": token, "HX-Request": "true"})
+            if answer.status_code != 201:
+                failures += 1
+        except httpx.HTTPError:
+            failures += 1
+        http_times.append(time.monotonic() - began)
+
+    try:
+        start = time.monotonic() + 0.05
+        tasks = []
+        for i in range(count):
+            delay = start + i / RATE - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            client = clients[i % len(clients)]
+            tasks.append(asyncio.create_task(one(client, first_marker + i)))
+        await asyncio.gather(*tasks)
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients))
+    return failures
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.deadline = time.monotonic() + args.timeout - 20  # leave time to clean up
+        self.results: list[Result] = []
+        self.marker = itertools.count(1)
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    async def run_stack(self, label: str, *, postgres: bool, redis: bool, workers: int,
+                        sizes: tuple[int, ...]) -> None:
+        with tempfile.TemporaryDirectory(prefix="attune-bench-") as tmp:
+            tmp_path = Path(tmp)
+            stack = make_stack(tmp_path, postgres=postgres, redis=redis)
+            sockets = None
+            try:
+                start = start_timed_worker if self.args.breakdown else start_worker
+                servers = [start(stack, tmp_path) for _ in range(workers)]
+                seeded = seed_workshop(stack)
+                sockets = Sockets()
+                await self.ramp(label, stack, servers, seeded, sockets, sizes)
+            finally:
+                if sockets is not None:
+                    await sockets.stop()
+                stack.close()
+                if any(r.closed or r.errors for r in self.results if r.stack == label):
+                    show_logs(tmp_path)
+
+    def profile(self, label: str, size: int, servers: list[Worker]) -> list:
+        """With --profile DIR: py-spy samples each worker for the measured edits."""
+        if not self.args.profile:
+            return []
+        folder = Path(self.args.profile)
+        folder.mkdir(parents=True, exist_ok=True)
+        slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+        return [subprocess.Popen(
+            [py_spy(), "record", "--pid", str(w.process.pid), "--format", "raw", "--gil",
+             "--duration", str(math.ceil(self.args.seconds)), "--rate", "200", "--nonblocking",
+             "-o", str(folder / f"{slug}-{size}-w{n}.txt")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for n, w in enumerate(servers, 1)]
+
+    async def wait_quiet(self, servers: list[Worker], sockets: Sockets) -> float:
+        """This machine may be shared: before measuring, wait (up to --quiet-wait s) until
+        other programs use less than QUIET of a core. Returns the last load seen."""
+        began = time.monotonic()
+        while True:
+            ours = [proc_cpu(w.process.pid) for w in servers] + [sockets.cpu_seconds(),
+                                                                 services_cpu()]
+            mine, (busy, total), wall = time.process_time(), machine_busy(), time.monotonic()
+            await asyncio.sleep(1.0)
+            wall = time.monotonic() - wall
+            busy_after, total_after = machine_busy()
+            ours_after = [proc_cpu(w.process.pid) for w in servers] + [sockets.cpu_seconds(),
+                                                                       services_cpu()]
+            machine = (busy_after - busy) / max(1, total_after - total) * os.cpu_count()
+            other = machine - (sum(ours_after) - sum(ours) + time.process_time() - mine) / wall
+            waited = time.monotonic() - began
+            if other <= QUIET or waited >= min(self.args.quiet_wait, self.left() - 60):
+                return max(0.0, other)
+
+    async def ramp(self, label, stack, servers, seeded, sockets, sizes) -> None:
+        """Grow the room through `sizes` until it fails (always measuring 10 and 50), then
+        bisect between the largest passing and the smallest failing size."""
+        people: list[Person] = []
+        passed, failed = 0, None
+
+        async def measure(size: int) -> Result | None:
+            # A step takes the edit time plus joining, connecting and settling.
+            needed = self.args.seconds + 8 + 0.08 * max(0, size - len(people))
+            if self.left() < needed:
+                self.results.append(Result(label, size, note="not run: time budget"))
+                print(f"  {short(label)}: {size} people not run (time budget)", flush=True)
+                return None
+            result = await self.step(label, stack, servers, seeded["workshop"],
+                                     seeded["join"], sockets, people, size)
+            self.results.append(result)
+            print("  " + row(result), flush=True)
+            return result
+
+        for size in sizes:
+            result = await measure(size)
+            if result is None:
+                return
+            if result.ok:
+                passed = size
+            else:
+                failed = size
+                if size >= 50:
+                    break
+        for _ in range(self.args.bisect):
+            if failed is None or failed - passed <= 5:
+                return
+            size = (passed + failed) // 2 // 5 * 5
+            if size <= passed:
+                return
+            result = await measure(size)
+            if result is None:
+                return
+            passed, failed = (size, failed) if result.ok else (passed, size)
+
+    async def step(self, label, stack, servers, workshop, token, sockets, people,
+                   size) -> Result:
+        result = Result(label, size)
+        # Join the newcomers (each with their own session), spread over the workers.
+        if size < len(people):  # bisecting: the last ones leave the room
+            await sockets.call("shrink", size)
+            del people[size:]
+        newcomers = range(len(people), size)
+        for start in range(0, len(newcomers), 20):
+            people += await asyncio.gather(*(
+                join(servers[i % len(servers)], token, f"Person {i + 1}")
+                for i in newcomers[start:start + 20]))
+        version = board_version(stack, workshop)
+        targets = [(p.worker.port, p.cookie_header(), i)
+                   for i, p in enumerate(people) if i >= len(people) - len(newcomers)]
+        storm = time.monotonic()
+        connected = await sockets.call("connect", targets, workshop, version)
+        if connected["failures"]:
+            result.note = f"{len(connected['failures'])} connects failed: " \
+                          f"{connected['failures'][0][:80]}"
+            result.errors = len(connected["failures"])
+            return result
+        await sockets.call("settle", 1.0, 60.0)
+        # Every arrival tells the whole room who is here: the room is busy until it settles.
+        result.storm = time.monotonic() - storm - 1.0
+        result.newcomers = len(newcomers)
+
+        editors = people[:min(EDITORS, size)]
+        # Warm up (templates, connections), unmeasured, then settle again.
+        await edit_burst(editors, workshop, 10, next(self.marker) + 10_000_000, {}, [])
+        await sockets.call("settle", 0.5, 10.0)
+
+        result.background = await self.wait_quiet(servers, sockets)
+        if result.background > QUIET:
+            result.note = f"busy machine: {result.background * 100:.0f}% of a core in use " \
+                          "by other programs before the step;"
+        first = board_version(stack, workshop) + 1
+        count = int(self.args.seconds * RATE)
+        markers = [next(self.marker) for _ in range(count)]
+        sent: dict[int, float] = {}
+        http_times: list[float] = []
+        await sockets.call("record")
+        cpu_before = [proc_cpu(w.process.pid) for w in servers]
+        client_before = sockets.cpu_seconds()
+        self_before = time.process_time()
+        services_before = services_cpu()
+        busy_before, total_before = machine_busy()
+        profilers = self.profile(label, size, servers)
+        wall = time.monotonic()
+        result.errors = await edit_burst(editors, workshop, count, markers[0], sent, http_times)
+        last = board_version(stack, workshop)
+        report = await sockets.call("collect", first, last, 10.0)
+        wall = time.monotonic() - wall
+        busy_after, total_after = machine_busy()
+        for profiler in profilers:
+            profiler.wait()
+        result.server_cpu = [(proc_cpu(w.process.pid) - b) / wall
+                             for w, b in zip(servers, cpu_before, strict=True)]
+        result.client_cpu = (sockets.cpu_seconds() - client_before) / wall
+        result.machine_cpu = (busy_after - busy_before) / max(1, total_after - total_before) \
+            * os.cpu_count()
+        result.services_cpu = (services_cpu() - services_before) / wall
+        result.other_cpu = result.machine_cpu - sum(result.server_cpu) - result.client_cpu \
+            - (time.process_time() - self_before) / wall - result.services_cpu
+
+        version_of = {marker: version for version, marker in report["marker_of"].items()}
+        latencies = []
+        for marker in markers:
+            version = version_of.get(marker)
+            if version is None:
+                result.lost += 1
+                continue
+            got, at, _ = report["arrivals"][version]
+            if got < report["open"]:
+                result.lost += 1
+                continue
+            latencies.append(at - sent[marker])
+        result.edits = len(latencies)
+        result.gaps = report["missing"]
+        result.reordered = report["reordered"]
+        result.resyncs = report["resyncs"]
+        result.closed = len(report["closed"])
+        if report["closed"]:
+            result.note = f"closed: {sorted(set(report['closed'].values()))}"
+        if last - first + 1 != count - result.errors:
+            result.note += f" versions {first}..{last} for {count - result.errors} edits"
+        result.p50, result.p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
+        result.worst = max(latencies, default=math.nan)
+        result.http_p50 = percentile(http_times, 0.50)
+        if self.args.breakdown:
+            result.stages = breakdown(servers, markers, sent, report, version_of)
+        if report["events"]:
+            result.frame_bytes = report["event_bytes"] / report["events"]
+        return result
+
+
+def show_logs(folder: Path, lines: int = 40) -> None:
+    """A socket was closed or a request failed: the workers' logs say why."""
+    access = re.compile(r"^[\d.]+:\d+ - - \[")
+    for log in sorted(folder.glob("daphne-*.log")):
+        text = [line for line in log.read_text(errors="replace").splitlines()
+                if not access.match(line)]
+        print(f"--- {log.name}, last {lines} lines other than the access log:")
+        print("\n".join(text[-lines:]) or "(nothing)")
+
+
+def py_spy() -> str:
+    return shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+
+
+def ms(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value * 1000:.0f}"
+
+
+def pct(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value * 100:.0f}%"
+
+
+COLUMNS = (  # title, width, cell
+    ("people", 6, lambda r: r.people),
+    ("edits", 5, lambda r: r.edits),
+    ("p50 ms", 6, lambda r: ms(r.p50)),
+    ("p99 ms", 6, lambda r: ms(r.p99)),
+    ("max ms", 6, lambda r: ms(r.worst)),
+    ("lost", 4, lambda r: r.lost),
+    ("gaps", 4, lambda r: r.gaps),
+    ("reord", 5, lambda r: r.reordered),
+    ("resync", 6, lambda r: r.resyncs),
+    ("err", 3, lambda r: r.errors),
+    ("POST ms", 7, lambda r: ms(r.http_p50)),
+    ("frame B", 7, lambda r: "-" if math.isnan(r.frame_bytes) else f"{r.frame_bytes:.0f}"),
+    ("daphne", 9, lambda r: "+".join(pct(c) for c in r.server_cpu)),
+    ("client", 6, lambda r: pct(r.client_cpu)),
+    ("PG+Redis", 8, lambda r: pct(r.services_cpu)),
+    ("machine", 7, lambda r: pct(r.machine_cpu)),
+    ("other", 5, lambda r: pct(r.other_cpu)),
+    ("join s", 6, lambda r: "-" if math.isnan(r.storm) else f"{max(0.0, r.storm):.1f}"),
+)
+HEADER = f"{'stack':<14} " + " ".join(f"{t:>{w}}" for t, w, _ in COLUMNS) + "  verdict"
+LEGEND = """\
+p50/p99/max: from sending the POST until the frame carrying that edit is on every socket.
+lost: edits some socket never received.  gaps: (socket, version) pairs never received.
+reord: frames that reached a socket after a later version.  resync: resyncs the pages
+  asked for after a gap (the simulated pages do what static/js/live.js does).
+err: failed edits or connects.  POST ms: p50 of the edit's HTTP round trip.
+frame B: mean size of an event frame.  CPU, as a share of one core over the step:
+  daphne (each worker), client (the socket process), PG+Redis (all their processes),
+  machine (all cores), other (the machine less all of those: other programs).
+join s: seconds from connecting the step's newcomers until the room was quiet for 1 s
+  (every arrival sends the presence list to the whole room).
+"""
+
+
+def short(label: str) -> str:
+    return label.replace("PostgreSQL + Redis", "pg+redis").replace(
+        "SQLite + in-memory", "sqlite+mem").replace(",", "")
+
+
+def row(r: Result) -> str:
+    if not r.edits and r.note:
+        return f"{short(r.stack):<14} {r.people:>6}  {r.note}"
+    cells = " ".join(f"{cell(r)!s:>{w}}" for _, w, cell in COLUMNS)
+    return f"{short(r.stack):<14} {cells}  {'ok' if r.ok else 'FAIL'} {r.note}".rstrip()
+
+
+def machine_info() -> str:
+    model = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    from importlib.metadata import version
+
+    packages = ", ".join(f"{name} {version(name)}" for name in
+                         ("django", "channels", "daphne", "channels-redis", "redis",
+                          "websockets"))
+    return (f"date: {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}\n"
+            f"machine: {os.cpu_count()} cores, {model}, Python {platform.python_version()}\n"
+            f"packages: {packages}")
+
+
+async def main(args) -> int:
+    bench = Bench(args)
+    sizes = args.sizes or (QUICK_SIZES if args.quick else SIZES)
+    stacks = [stack for stack in STACKS if stack[0] in args.stacks]
+    if not (service_up(5432) and service_up(6379)):
+        print("PostgreSQL or Redis is not running: only the embedded stack is measured.")
+        stacks = [stack for stack in stacks if not stack[2]]
+    print(machine_info())
+    print(f"load: {RATE:.0f} edits/s by up to {EDITORS} editors, {args.seconds:.0f} s per "
+          f"step, target p99 <= {TARGET_P99 * 1000:.0f} ms with 0 lost, "
+          f"hard timeout {args.timeout:.0f} s\n", flush=True)
+    # The hard limit cancels the run; the `finally` blocks stop servers and drop databases.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGALRM, asyncio.current_task().cancel)
+    signal.alarm(int(args.timeout))
+    try:
+        for _, label, real, workers in stacks:
+            if bench.left() < 30:
+                bench.results.append(Result(label, 0, note="not run: time budget"))
+                continue
+            print(f"{label}:", flush=True)
+            await bench.run_stack(label, postgres=real, redis=real, workers=workers,
+                                  sizes=sizes)
+    except asyncio.CancelledError:
+        print("\nhard timeout reached; the servers were stopped", flush=True)
+    signal.alarm(0)
+
+    print("\n" + LEGEND)
+    print(HEADER)
+    for result in bench.results:
+        print(row(result))
+    staged = [r for r in bench.results if r.stages]
+    if staged:
+        print("\nWhere the time goes (--breakdown: instrumented workers), stages p50 / p99 ms;"
+              "\npauses during the edits: count, total, p50/max ms:")
+        print(f"{'':<34}" + "".join(f"{short(r.stack) + ' ' + str(r.people):>24}"
+                                    for r in staged))
+        for name in [name for name, *_ in STAGES] + list(PAUSES):
+            print(f"{name:<34}" + "".join(f"{r.stages.get(name, '-'):>24}" for r in staged))
+    print()
+    for _, label, *_ in stacks:
+        mine = [r for r in bench.results if r.stack == label and r.edits]
+        failing = [r.people for r in mine if not r.ok]
+        first_failure = min(failing, default=None)
+        passing = [r.people for r in mine if r.ok
+                   and (first_failure is None or r.people < first_failure)]
+        verdict = f"largest room holding p99 <= {TARGET_P99 * 1000:.0f} ms with 0 lost: "
+        verdict += f"{max(passing)}" if passing else "none of the sizes tried"
+        if first_failure is not None:
+            verdict += f" (smallest failing: {first_failure})"
+        elif passing:
+            verdict += " (no failure up to the largest size tried)"
+        print(f"{short(label):<14} {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="sizes 10, 50, 100 only and 5 s of edits per step")
+    parser.add_argument("--seconds", type=float, help="seconds of edits per step (12)")
+    parser.add_argument("--timeout", type=float, default=600,
+                        help="hard limit for the whole run, in seconds (600)")
+    parser.add_argument("--sizes", type=lambda text: tuple(int(n) for n in text.split(",")),
+                        help="room sizes to step through, e.g. 10,50,100")
+    parser.add_argument("--stacks", type=lambda text: text.split(","),
+                        default=[name for name, *_ in STACKS],
+                        help="which stacks: sqlite,pg,pg2 (all)")
+    parser.add_argument("--bisect", type=int, default=2,
+                        help="after the first failing size, this many bisection steps "
+                             "between it and the largest passing size (2)")
+    parser.add_argument("--quiet-wait", type=float, default=45,
+                        help="before each step, wait up to this many seconds for other "
+                             "programs on the machine to go quiet (45)")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="time the stages of each edit inside the workers "
+                             "(instrumented workers: run apart from the headline numbers)")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="sample each worker with py-spy (threads holding the GIL) "
+                             "during the measured edits (collapsed stacks in DIR)")
+    arguments = parser.parse_args()
+    if arguments.profile and not Path(py_spy()).exists():
+        parser.error("--profile needs py-spy (pip install py-spy)")
+    if arguments.seconds is None:
+        arguments.seconds = 5.0 if arguments.quick else 12.0
+    sys.exit(asyncio.run(main(arguments)))

@@ -2,7 +2,8 @@
 
 Bounded; prints numbers; not a test. Usage:
 
-    .venv/bin/python bench/live_board.py [--quick] [--seconds S] [--timeout T]
+    .venv/bin/python bench/live_board.py [--quick] [--stacks sqlite,pg,pg2] [--sizes 10,50]
+        [--seconds S] [--timeout T] [--breakdown] [--profile DIR]
 
 For each stack (SQLite + in-memory layer on one daphne worker; PostgreSQL + Redis on one
 worker; PostgreSQL + Redis on two workers with the room split across them) it grows one
@@ -12,13 +13,23 @@ questions over HTTP at a fixed rate (10 edits/s, open loop). For every edit it m
 the time from sending the POST until every socket in the room has received the frame
 carrying that edit (frames are identified by board version and by a marker in the item
 text), and counts lost messages: every socket must see every board version, without a
-gap (frames that arrive after a later version are counted apart: the page resyncs then).
-It stops growing the room when p99 > 100 ms or a message is lost, so the last passing
-size is the largest room that holds the target.
+gap. The simulated pages behave as static/js/live.js: hello on connect, a heartbeat ping
+every 20 s, and a resync request when a version arrives out of order.
+
+The room grows until p99 > 100 ms or a message is lost (10 and 50 are always measured),
+then --bisect steps narrow down the largest room that holds the target.
 
 The sockets live in a separate process from the editors, so a busy socket client does not
-delay the edits it measures; the CPU of that process, of each daphne worker and of the
-whole machine is reported so a saturated client is visible rather than blamed on the app.
+delay the edits it measures; the CPU of that process, of each daphne worker, of PostgreSQL
+and Redis and of other programs is reported, so a saturated client or a shared, busy
+machine is visible rather than blamed on the app. Before each step it waits (a bounded
+time) for other programs to go quiet.
+
+--breakdown serves the app through `live_board:timed_application` (the real app with time
+stamps around the add view, publish_event, the group_send, each socket write and each
+resync, plus garbage collections and event-loop stalls) and prints where each edit's time
+goes. --profile DIR samples the workers with py-spy. Neither is on by default: the
+headline numbers come from unmodified workers.
 """
 
 from __future__ import annotations

@@ -101,6 +101,8 @@ class Room:
         self.applied: list[int] = []  # the board version each page has applied
         self.pending: list[bool] = []  # whether each page waits for a sync
         self.resyncs = 0
+        self.early: dict[int, set[int]] = {}
+        self.waiting: dict[int, asyncio.TimerHandle] = {}
         self.closed: dict[int, str] = {}
         self.marker_of: dict[int, int] = {}
         self.recording = False
@@ -110,6 +112,15 @@ class Room:
         self.event_bytes = 0
         self.events = 0
         self.reordered = 0
+
+    async def give_up(self, index: int, ws) -> None:
+        """The missing version did not come: ask for a resync, as live.js does."""
+        self.waiting.pop(index, None)
+        if self.early.get(index) and not self.pending[index]:
+            self.early[index].clear()
+            self.pending[index] = True
+            self.resyncs += 1
+            await ws.send(json.dumps({"type": "resync", "version": self.applied[index]}))
 
     async def connect(self, targets: list[tuple[int, str, int]], workshop: str,
                       version: int) -> dict:
@@ -160,14 +171,20 @@ class Room:
                     self.applied[index] = max(self.applied[index], version)
                     self.pending[index] = False
                     continue
-                # As static/js/live.js: apply the next version; after a gap, ask for a resync.
-                if version == self.applied[index] + 1:
-                    self.applied[index] = version
-                elif version > self.applied[index] and not self.pending[index]:
-                    self.pending[index] = True
-                    self.resyncs += 1
-                    await ws.send(json.dumps({"type": "resync",
-                                              "version": self.applied[index]}))
+                # As static/js/live.js: apply versions in order; a frame that comes early
+                # waits up to 300 ms for the missing one before the page asks for a resync.
+                early = self.early.setdefault(index, set())
+                if version > self.applied[index]:
+                    early.add(version)
+                while self.applied[index] + 1 in early:
+                    early.discard(self.applied[index] + 1)
+                    self.applied[index] += 1
+                early -= {v for v in early if v <= self.applied[index]}
+                if early and index not in self.waiting:
+                    self.waiting[index] = asyncio.get_running_loop().call_later(
+                        0.3, lambda i=index, w=ws: asyncio.ensure_future(self.give_up(i, w)))
+                elif not early and index in self.waiting:
+                    self.waiting.pop(index).cancel()
                 if not self.recording:
                     continue
                 if version < self.highest[index]:

@@ -28,6 +28,39 @@
     if (socket) socket.send(JSON.stringify(message));
   }
 
+  // Two writes committing at once may broadcast out of order. Frames that come early
+  // wait a moment for the missing version; only a real gap costs a resync.
+  const early = new Map();
+  let gapTimer = null;
+
+  function drain() {
+    for (const seen of Array.from(early.keys())) if (seen <= version) early.delete(seen);
+    while (early.has(version + 1)) {
+      const frame = early.get(version + 1);
+      early.delete(version + 1);
+      apply(frame.ops);
+      announce(frame.announce);
+      version = frame.version;
+    }
+    if (!early.size) {
+      window.clearTimeout(gapTimer);
+      gapTimer = null;
+    } else if (gapTimer === null) {
+      gapTimer = window.setTimeout(giveUpWaiting, 300);
+    }
+  }
+
+  function giveUpWaiting() {
+    gapTimer = null;
+    for (const key of Array.from(early.keys()).sort((a, b) => a - b)) {
+      const frame = early.get(key);
+      apply(frame.ops);
+      announce(frame.announce);
+    }
+    early.clear();
+    requestResync();
+  }
+
   function requestResync() {
     if (resyncPending) return;
     resyncPending = true;
@@ -292,14 +325,13 @@
     try { frame = JSON.parse(event.detail.message); } catch (error) { return; }
     if (frame.type === "event") {
       if (frame.version <= version) return;
-      apply(frame.ops);
-      announce(frame.announce);
-      if (frame.version === version + 1) version = frame.version;
-      else requestResync();
+      early.set(frame.version, frame);
+      drain();
     } else if (frame.type === "sync") {
       apply(frame.ops);
       version = Math.max(version, frame.version);
       resyncPending = false;
+      drain();
       if (status.dataset.state !== "live") setStatus("live", "Live");
     } else if (frame.type === "presence") {
       apply(frame.ops);

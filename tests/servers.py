@@ -75,7 +75,11 @@ def make_stack(tmp_path: Path, *, postgres: bool = False, redis: bool = False) -
     if redis:
         env["REDIS_URL"] = REDIS + "0"
         env["CHANNEL_PREFIX"] = "attune-test-" + uuid.uuid4().hex[:8]
-    stack.manage("migrate", "--noinput")
+    try:
+        stack.manage("migrate", "--noinput")
+    except Exception:
+        stack.close()  # drop the fresh database rather than leak it
+        raise
     return stack
 
 

@@ -317,7 +317,7 @@ def test_long_text_wraps_inside_the_page(db):
 
 def test_pages_render_to_images_with_content(demo_pdf, tmp_path):
     if not shutil.which("pdftoppm"):
-        pytest.skip("poppler-utils is not installed")
+        pytest.fail("pdftoppm is missing: apt-get install poppler-utils (.ci/run does)")
     source = tmp_path / "roadmap.pdf"
     source.write_bytes(demo_pdf)
     subprocess.run(

@@ -53,7 +53,7 @@ def start_redis() -> None:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not (service_up(5432) and service_up(REDIS_PORT)):
-        pytest.skip("needs the local PostgreSQL and Redis servers")
+        pytest.fail("needs the local PostgreSQL and Redis servers: start them (see README)")
     with launch_chromium() as chromium:
         yield chromium
 

@@ -23,7 +23,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.asyncio]
 def cluster(tmp_path_factory):
     """Workers A and B on one fresh PostgreSQL database and one Redis prefix."""
     if not (service_up(5432) and service_up(6379)):
-        pytest.skip("needs the local PostgreSQL (5432) and Redis (6379) servers")
+        pytest.fail("needs the local PostgreSQL (5432) and Redis (6379) servers: start them "
+                    "(see README) rather than let this test pass unseen")
     tmp_path = tmp_path_factory.mktemp("scale_out")
     stack = make_stack(tmp_path, postgres=True, redis=True)
     try:

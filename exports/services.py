@@ -14,8 +14,9 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from sessions.access import FACILITATE, Membership
+from workshop.events import Kind, record_event
 from workshop.models import SHORT, AgendaPhase, NorthStar, Workshop
-from workshop.services import create_workshop, record_event
+from workshop.services import create_workshop
 
 from . import schema
 from .json_export import export_workshop
@@ -74,7 +75,7 @@ def _create_lists(workshop: Workshop, plan: Plan) -> None:
 
 @transaction.atomic
 def import_workshop(
-    owner: Any, data: Any, *, title: str | None = None, kind: str = "workshop.imported"
+    owner: Any, data: Any, *, title: str | None = None, kind: str = Kind.WORKSHOP_IMPORTED
 ) -> Workshop:
     """A new workshop owned by `owner` from an export's data; ImportRefused if invalid."""
     plan = check(data)
@@ -96,5 +97,5 @@ def duplicate_workshop(member: Membership, owner: Any) -> Workshop:
         raise PermissionDenied("Sign in to duplicate a workshop: the copy needs an owner.")
     data = export_workshop(member.workshop)
     return import_workshop(
-        owner, data, title=copy_title(member.workshop.title), kind="workshop.duplicated"
+        owner, data, title=copy_title(member.workshop.title), kind=Kind.WORKSHOP_DUPLICATED
     )

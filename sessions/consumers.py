@@ -1,9 +1,13 @@
 """The board's websocket: thin. It checks membership, joins the board's groups,
-tracks presence, relays frames and answers resync. Writes travel over HTTP."""
+tracks presence, relays frames and answers hello, resync and ping. Writes travel
+over HTTP. The frame protocol is in docs/architecture.md."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -11,48 +15,114 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from . import presence
 from .access import find_membership
 from .broadcast import group, person_group
-from .closecodes import NOT_A_MEMBER
+from .closecodes import NOT_A_MEMBER, TRY_AGAIN
 from .fragments import catch_up
-from .viewer import FACILITATORS, ROOM
+from .outage import CHANNEL_LAYER
+from .viewer import AUDIENCES, FACILITATORS, ROOM
+
+log = logging.getLogger(__name__)
+
+# Versions are JSON numbers the page got from us: whole, not negative, and exact in a
+# JavaScript number.
+MAX_VERSION = 2**53 - 1
+ONLY = "This socket takes hello, resync and ping frames; changes are saved over HTTP."
+
+
+def valid_version(value: Any) -> bool:
+    # bool is an int in Python; `true` is not a version.
+    return type(value) is int and 0 <= value <= MAX_VERSION
 
 
 class BoardConsumer(AsyncJsonWebsocketConsumer):
+    groups_joined: list[str]
+    presence_recorded = False
+
+    async def __call__(self, scope, receive, send) -> None:
+        """Run the socket; if the channel layer fails under it (Redis went away), close
+        it with a code the page reconnects after, and clean up, logging once per
+        outage rather than one traceback per socket."""
+        self.groups_joined = []
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception as error:
+            if is_layer_error(error):
+                CHANNEL_LAYER.failed(error)
+            else:
+                log.exception("Board socket failed")
+            await self.leave()
+            with contextlib.suppress(Exception):
+                await send({"type": "websocket.close", "code": TRY_AGAIN})
+
     async def connect(self) -> None:
         self.workshop_id = int(self.scope["url_route"]["kwargs"]["pk"])
-        self.groups_joined: list[str] = []
+        # Accept first: a handshake that needs Redis would fail while Redis is down, and
+        # the page's backoff would keep growing; this way the page hears why and retries.
+        await self.accept()
         member = await database_sync_to_async(find_membership)(
             self.scope.get("user"), self.scope.get("session") or {}, self.workshop_id)
         if member is None:
-            # Accept, then close with a reason, so the page says why instead of retrying.
-            await self.accept()
-            await self.send_json({"type": "error", "code": NOT_A_MEMBER,
-                                  "message": "You are not in this workshop (any more)."})
-            await self.close(code=NOT_A_MEMBER)
+            await self.refuse()
             return
         self.member = member
         self.audience = FACILITATORS if member.is_facilitator else ROOM
-        # Join before accepting: while the layer is down the handshake fails, and the
-        # page's backoff grows instead of reconnecting every second.
-        for name in (group(self.workshop_id, self.audience),
-                     person_group(self.workshop_id, member.person)):
-            await self.channel_layer.group_add(name, self.channel_name)
-            self.groups_joined.append(name)
-        await self.accept()
+        try:
+            await self.join(group(self.workshop_id, self.audience),
+                            person_group(self.workshop_id, member.person))
+        except Exception as error:
+            if not is_layer_error(error):
+                raise
+            CHANNEL_LAYER.failed(error)
+            await self.error("unavailable", "The live connection is down for a moment. "
+                             "Everything you save is kept; the board reconnects by itself.")
+            await self.close(code=TRY_AGAIN)
+            return
+        CHANNEL_LAYER.succeeded()
         text = await database_sync_to_async(presence.arrive)(member, self.channel_name)
+        self.presence_recorded = True
         await self.tell_room(text)
 
+    async def join(self, *names: str) -> None:
+        for name in names:
+            await self.channel_layer.group_add(name, self.channel_name)
+            if name not in self.groups_joined:
+                self.groups_joined.append(name)
+
+    async def refuse(self) -> None:
+        # An explained close: the page says why instead of retrying.
+        await self.send_json({"type": "error", "code": NOT_A_MEMBER,
+                              "message": "You are not in this workshop (any more)."})
+        await self.close(code=NOT_A_MEMBER)
+
+    async def error(self, reason: str, message: str) -> None:
+        await self.send_json({"type": "error", "reason": reason, "message": message})
+
     async def disconnect(self, code: int) -> None:
-        for name in self.groups_joined:
-            await self.channel_layer.group_discard(name, self.channel_name)
-        if self.groups_joined:
+        await self.leave()
+
+    async def leave(self) -> None:
+        """Presence first: it lives in the database, so the room's list is right even
+        while the channel layer is down; then the groups, as far as the layer lets us."""
+        if self.presence_recorded:
+            self.presence_recorded = False
             text = await database_sync_to_async(presence.leave)(self.workshop_id,
                                                                  self.channel_name)
-            await self.tell_room(text)
+            with contextlib.suppress(Exception):
+                await self.tell_room(text)
+        joined, self.groups_joined = self.groups_joined, []
+        for name in joined:
+            with contextlib.suppress(Exception):
+                await self.channel_layer.group_discard(name, self.channel_name)
 
     async def tell_room(self, text: str) -> None:
-        for audience in (ROOM, FACILITATORS):
+        for audience in AUDIENCES:
             await self.channel_layer.group_send(group(self.workshop_id, audience),
                                                 {"type": "board.frame", "text": text})
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        try:
+            await super().receive(text_data=text_data, bytes_data=bytes_data, **kwargs)
+        except (json.JSONDecodeError, TypeError, ValueError, RecursionError):
+            await self.error("bad_frame", "Frames must be JSON objects. " + ONLY)
 
     async def receive_json(self, content, **kwargs) -> None:
         if not self.groups_joined:
@@ -60,23 +130,33 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         kind = content.get("type") if isinstance(content, dict) else None
         if kind in ("hello", "resync"):
             since = content.get("version")
-            since = since if isinstance(since, int) and since >= 0 else None
-            frame = await database_sync_to_async(catch_up)(self.workshop_id, since,
-                                                           self.audience)
-            await self.send(text_data=json.dumps(frame, separators=(",", ":")))
+            if since is not None and not valid_version(since):
+                await self.error("bad_version", "The version must be a whole number from 0 "
+                                 "up, or null for the whole board.")
+                return
+            await self.send_all(await database_sync_to_async(catch_up)(
+                self.workshop_id, since, self.audience))
         elif kind == "ping":
-            await database_sync_to_async(presence.seen)(self.channel_name)
-            await self.send_json({"type": "pong"})
+            await self.heartbeat()
         else:
-            await self.send_json({"type": "error", "message":
-                                  "This socket only takes hello, resync and ping; "
-                                  "changes are saved over HTTP."})
+            await self.error("unknown_type", ONLY)
 
-    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
-        try:
-            await super().receive(text_data=text_data, bytes_data=bytes_data, **kwargs)
-        except (json.JSONDecodeError, TypeError, ValueError):
-            await self.send_json({"type": "error", "message": "Frames must be JSON."})
+    async def send_all(self, texts: list[str]) -> None:
+        for text in texts:
+            await self.send(text_data=text)
+
+    async def heartbeat(self) -> None:
+        """Refresh presence and group membership, and tell the page the board's version
+        so a page that missed frames knows it is behind. Re-joining the groups renews
+        their expiry: a socket that crashed without leaving drops out of them soon."""
+        await self.join(*self.groups_joined)
+        version, swept = await database_sync_to_async(presence.seen)(self.workshop_id,
+                                                                      self.channel_name)
+        await self.send_json({"type": "pong", "version": version})
+        if swept:
+            await self.tell_room(swept)
+
+    # Messages from the channel layer -------------------------------------------------
 
     async def board_frame(self, message) -> None:
         await self.send(text_data=message["text"])
@@ -85,3 +165,31 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "error", "code": message["code"],
                               "message": message["reason"]})
         await self.close(code=message["code"])
+
+    async def board_regroup(self, message) -> None:
+        """What this person may see changed: move to the new audience at once, and send
+        the whole board as that audience sees it."""
+        member = await database_sync_to_async(find_membership)(
+            self.scope.get("user"), self.scope.get("session") or {}, self.workshop_id)
+        if member is None:
+            await self.leave()
+            await self.refuse()
+            return
+        audience = FACILITATORS if member.is_facilitator else ROOM
+        self.member = member
+        if audience == self.audience:
+            return
+        old = group(self.workshop_id, self.audience)
+        await self.channel_layer.group_discard(old, self.channel_name)
+        self.groups_joined.remove(old)
+        self.audience = audience
+        await self.join(group(self.workshop_id, audience))
+        await self.send_all(await database_sync_to_async(catch_up)(
+            self.workshop_id, None, audience))
+
+
+def is_layer_error(error: BaseException) -> bool:
+    """Whether an exception means the channel layer (Redis) is unreachable."""
+    from redis.exceptions import RedisError
+
+    return isinstance(error, (RedisError, OSError, TimeoutError))

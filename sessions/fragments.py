@@ -1,24 +1,34 @@
-"""What a change looks like on screen: the HTML fragments a broadcast or a resync
-carries, rendered from the database's current state with the same partials the
-page uses.
+"""What a change looks like on screen: the operations a broadcast or a catch-up carries,
+rendered from the database's current state with the same partials the page uses.
 
 A frame is a list of operations the page applies (static/js/live.js):
-  upsert  an item by id, appended to its list when the page does not have it yet;
-  remove  an item by id;
-  replace a region or a whole list by id.
-The page never replaces an element a person is editing: drafts survive.
+  upsert   an item by id, put after `after` in `list` when the page does not have it;
+  remove   an item by id;
+  order    the ids of a list, in order (items the page has and the list lacks go);
+  replace  a region by id;
+  trigger  an event on the page (each page fetches its own ballot);
+  fetch    an operation too large for a frame, or one that failed to render: the page
+           GETs it from `url` and applies what comes back.
+No frame is larger than FRAME_LIMIT: a long list is sent item by item, and the
+operations of one change or one catch-up are split into parts that carry the same
+version ("part" i of "parts" n). The page never replaces an element a person is
+editing: drafts survive. The whole protocol is in docs/architecture.md.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from workshop.choices import Quadrant
+from workshop.events import REGIONS, Kind, touches
 from workshop.models import BoardEvent, Workshop
 from workshop.sections import LISTS
 from workshop.selectors import roadmap_lanes
@@ -26,97 +36,150 @@ from workshop.selectors import roadmap_lanes
 from .models import Room
 from .presence import presence_op
 from .room import room_state
-from .viewer import FACILITATORS, ROOM, Viewer
+from .viewer import AUDIENCES, ROOM, Viewer
 from .voting import vote_context
 
-# A change to one list shows in these lists and regions too.
-DEPENDENT_LISTS = {
-    "goals": ("recipes",),
-    "data_sources": ("goals", "recipes"),
-    "recipes": ("risks",),
-    "risks": ("recipes",),
-}
-DEPENDENT_REGIONS = {
-    "data_sources": ("roadmap",),
-    "recipes": ("roadmap", "prioritize", "vote", "ballot"),
-    "risks": ("roadmap",),
-}
-REGIONS = ("north_star", "roadmap", "prioritize", "agenda", "room", "vote", "presence")
+log = logging.getLogger(__name__)
+
+# Daphne closes a socket that is sent a message over 1 MiB (its limit applies to what
+# the server sends too); every frame stays far below it.
+FRAME_LIMIT = 256 * 1024
+# One operation may use most of a frame; a larger one is fetched over HTTP instead.
+OP_LIMIT = FRAME_LIMIT - 4 * 1024
 # Past this many missed events a reconnecting page gets the whole board instead.
 MAX_REPLAY = 100
-VERBS = {"item.added": "added", "item.updated": "edited", "item.deleted": "deleted",
-         "item.moved": "moved"}
+# What a catch-up always refreshes: cheap, and worth having fresh after any gap.
+ALWAYS_FRESH = ("room", "presence", "vote")
+VERBS = {Kind.ITEM_ADDED: "added", Kind.ITEM_UPDATED: "edited",
+         Kind.ITEM_DELETED: "deleted", Kind.ITEM_MOVED: "moved"}
 
 
 @dataclass(frozen=True)
 class Target:
-    kind: str  # "item", "list" or "region"
+    """Something on the page to bring up to date.
+
+    kind is "item" (name = list key, pk = item), "list" (every item of a list and
+    its order), "order" (only the order of a list) or "region" (by name)."""
+
+    kind: str
     name: str
-    pk: int | None = None
+    pk: int = 0
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}.{self.name}.{self.pk}"
+
+    @classmethod
+    def parse(cls, key: str) -> Target | None:
+        """The target named by `key` (from a fetch op's URL), or None if there is none."""
+        parts = key.split(".")
+        if len(parts) != 3 or not parts[2].isdigit() or len(parts[2]) > 18:
+            return None
+        target = cls(parts[0], parts[1], int(parts[2]))
+        return target if target.exists() else None
+
+    def exists(self) -> bool:
+        if self.kind in ("item", "list", "order"):
+            return self.name in LISTS
+        return self.kind == "region" and self.name in REGIONS
 
 
-def targets_for(event: BoardEvent) -> set[Target]:
-    kind, section = event.kind, event.section
-    targets: set[Target] = set()
-    if kind in ("item.added", "item.updated", "item.deleted"):
-        targets.add(Target("item", section, event.item_id))
-        targets.update(Target("list", name) for name in DEPENDENT_LISTS.get(section, ()))
-        targets.update(Target("region", name) for name in DEPENDENT_REGIONS.get(section, ()))
-    elif kind == "item.moved":
-        targets.add(Target("list", section))
-    elif kind == "north_star.updated":
-        targets.add(Target("region", "north_star"))
-    elif kind in ("roadmap.placed", "gate.overridden"):
-        targets |= {Target("region", "roadmap"), Target("item", "recipes", event.item_id)}
-    elif kind == "agenda.updated":
-        targets |= {Target("region", "agenda"), Target("region", "room")}
-    elif kind.startswith("room."):
-        targets |= {Target("region", "room"), Target("region", "agenda")}
-        if kind == "room.anonymous":
-            targets.update(Target("list", key) for key in LISTS)
-        if kind == "room.cofacilitator":
-            targets.add(Target("region", "presence"))
-    elif kind.startswith("vote."):
-        targets |= {Target("region", "vote"), Target("region", "roadmap")}
-        if kind != "vote.cast":  # a cast changes only the caster's ballot: their response
-            targets.add(Target("region", "ballot"))
-    return targets
+def _section_targets(section: str, item_id: int | None, *, dependents: bool) -> set[Target]:
+    if section not in LISTS:
+        return set()
+    found = {Target("item", section, item_id or 0)}
+    if dependents:
+        shown = LISTS[section]
+        found |= {Target("list", name) for name in shown.shown_in_lists}
+        found |= {Target("region", name) for name in shown.shown_in_regions}
+    return found
 
 
-def _simplify(targets: set[Target]) -> list[Target]:
-    """Drop items whose whole list is redrawn anyway; a stable order for tests and diffs."""
+def targets_for(event: BoardEvent) -> set[Target] | None:
+    """What one event changes on a page, from the event table; None: the whole board."""
+    touched = touches(event.kind)
+    if touched is None:
+        return None
+    found = {Target("region", name) for name in touched.regions}
+    if touched.item:
+        found |= _section_targets(touched.item_list or event.section, event.item_id,
+                                  dependents=True)
+    if touched.order and event.section in LISTS:
+        found.add(Target("order", event.section))
+    if touched.all_lists:
+        found |= {Target("list", key) for key in LISTS}
+    return found
+
+
+def whole_board() -> list[Target]:
+    return [*(Target("region", name) for name in REGIONS),
+            *(Target("list", key) for key in LISTS)]
+
+
+def _in_order(targets: Iterable[Target]) -> list[Target]:
+    """Drop what a wider target redraws anyway; regions first, in a stable order."""
+    targets = set(targets)
     lists = {t.name for t in targets if t.kind == "list"}
-    kept = [t for t in targets if not (t.kind == "item" and t.name in lists)]
-    order = {"region": 0, "list": 1, "item": 2}
-    return sorted(kept, key=lambda t: (order[t.kind], t.name, t.pk or 0))
-
-
-def _sensitive(target: Target, room: Room) -> bool:
-    """Whether the room and the facilitators must see this target differently."""
-    return target.kind in ("item", "list") and target.name in room.anonymous_sections
+    kept = [t for t in targets
+            if not (t.kind in ("item", "order") and t.name in lists)]
+    rank = {"region": 0, "list": 1, "order": 2, "item": 3}
+    return sorted(kept, key=lambda t: (rank[t.kind], t.name, t.pk))
 
 
 class Renderer:
-    """Renders targets for one workshop, reusing what several targets share."""
+    """Renders targets for one workshop, reusing the reads several targets share."""
 
     def __init__(self, workshop: Workshop, room: Room):
         self.workshop, self.room = workshop, room
-        self._recipes = None
+        self._recipes: list | None = None
+        self._votes: dict[str, Any] | None = None
+
+    def sensitive(self, target: Target) -> bool:
+        """Whether the room and the facilitators see this target differently."""
+        return target.kind in ("item", "list") and target.name in self.room.anonymous_sections
 
     def context(self, viewer: Viewer, **extra: Any) -> dict[str, Any]:
         return {"workshop": self.workshop, "viewer": viewer, "room": self.room, **extra}
 
-    def recipes(self):
+    def recipes(self) -> list:
         if self._recipes is None:
             self._recipes = list(LISTS["recipes"].items(self.workshop.pk))
         return self._recipes
 
-    def op(self, target: Target, viewer: Viewer) -> dict[str, Any]:
-        if target.kind == "item":
-            return self.item(target.name, target.pk, viewer)
-        if target.kind == "list":
-            return self.list(target.name, viewer)
-        return getattr(self, f"region_{target.name}")(viewer)
+    def votes(self) -> dict[str, Any]:
+        if self._votes is None:
+            self._votes = vote_context(self.workshop)
+        return self._votes
+
+    def items_of(self, key: str) -> list:
+        return self.recipes() if key == "recipes" else list(LISTS[key].items(self.workshop.pk))
+
+    def fetch_op(self, target: Target) -> dict[str, Any]:
+        url = reverse("live_fragment", args=[self.workshop.pk])
+        return {"op": "fetch", "url": f"{url}?t={target.key}"}
+
+    def ops(self, target: Target, viewer: Viewer) -> list[dict[str, Any]]:
+        """The operations that bring `target` up to date for `viewer`. Never raises: a
+        target that fails to render is logged and left for the page to fetch."""
+        try:
+            if target.kind == "list":
+                ops = self.list(target.name, viewer)
+            elif target.kind == "order":
+                ops = [self.order(target.name)]
+            elif target.kind == "item":
+                ops = [self.item(target.name, target.pk, viewer)]
+            else:
+                ops = [getattr(self, f"region_{target.name}")(viewer)]
+        except Exception:
+            log.exception("Could not render %s of board %s; pages will fetch it",
+                          target.key, self.workshop.pk)
+            return [self.fetch_op(target)]
+        return [op if _size(op) <= OP_LIMIT else self.fetch_op(target) for op in ops if op]
+
+    def _item_html(self, key: str, item, viewer: Viewer) -> str:
+        section = LISTS[key]
+        return render_to_string(section.item_template,
+                                self.context(viewer, item=item, section=section))
 
     def item(self, key: str, pk: int, viewer: Viewer) -> dict[str, Any]:
         section = LISTS[key]
@@ -124,21 +187,34 @@ class Renderer:
         dom_id = f"{key}-{pk}"
         if item is None:
             return {"op": "remove", "id": dom_id}
-        html = render_to_string(section.item_template,
-                                self.context(viewer, item=item, section=section))
         # Where it goes, so a page that missed it puts it in the same place as the others.
         previous = (section.model.objects.filter(workshop_id=self.workshop.pk)
                     .filter(Q(position__lt=item.position) | Q(position=item.position, pk__lt=pk))
                     .order_by("-position", "-pk").values_list("pk", flat=True).first())
-        return {"op": "upsert", "id": dom_id, "list": f"list-{key}", "html": html,
+        return {"op": "upsert", "id": dom_id, "list": f"list-{key}",
+                "html": self._item_html(key, item, viewer),
                 "after": f"{key}-{previous}" if previous else None}
 
-    def list(self, key: str, viewer: Viewer) -> dict[str, Any]:
-        section = LISTS[key]
-        items = self.recipes() if key == "recipes" else section.items(self.workshop.pk)
-        html = render_to_string("board/_list.html#items",
-                                self.context(viewer, section=section, list={"items": items}))
-        return {"op": "replace", "id": f"list-{key}", "html": html}
+    def list(self, key: str, viewer: Viewer) -> list[dict[str, Any]]:
+        """Every item of a list, one operation each, then the list's order."""
+        ops, previous = [], None
+        items = self.items_of(key)
+        for item in items:
+            dom_id = f"{key}-{item.pk}"
+            ops.append({"op": "upsert", "id": dom_id, "list": f"list-{key}",
+                        "html": self._item_html(key, item, viewer), "after": previous})
+            previous = dom_id
+        ops.append(self._order_op(key, [item.pk for item in items]))
+        return ops
+
+    def order(self, key: str) -> dict[str, Any]:
+        pks = list(LISTS[key].model.objects.filter(workshop_id=self.workshop.pk)
+                   .order_by("position", "pk").values_list("pk", flat=True))
+        return self._order_op(key, pks)
+
+    @staticmethod
+    def _order_op(key: str, pks: list[int]) -> dict[str, Any]:
+        return {"op": "order", "list": f"list-{key}", "prefix": f"{key}-", "pks": pks}
 
     def _region(self, dom_id: str, template: str, viewer: Viewer, **extra) -> dict[str, Any]:
         html = render_to_string(template, self.context(viewer, **extra))
@@ -151,9 +227,9 @@ class Renderer:
                             north_star=north_star)
 
     def region_roadmap(self, viewer: Viewer) -> dict[str, Any]:
-        dots = vote_context(self.workshop)["dots_by_recipe"]
         return self._region("roadmap-board", "sections/roadmap.html", viewer,
-                            roadmap=roadmap_lanes(self.recipes(), dots))
+                            roadmap=roadmap_lanes(self.recipes(),
+                                                  self.votes()["dots_by_recipe"]))
 
     def region_prioritize(self, viewer: Viewer) -> dict[str, Any]:
         recipes = self.recipes()
@@ -175,69 +251,124 @@ class Renderer:
         return op
 
     def region_vote(self, viewer: Viewer) -> dict[str, Any]:
-        return self._region("vote-panel", "live/vote_panel.html", viewer,
-                            **vote_context(self.workshop))
+        return self._region("vote-panel", "live/vote_panel.html", viewer, **self.votes())
 
-    def region_ballot(self, viewer: Viewer) -> dict[str, Any]:
-        # Ballots are personal: each page fetches its own over HTTP.
+    def region_ballot(self, viewer: Viewer) -> dict[str, Any] | None:
+        # Ballots are personal: each page fetches its own over HTTP, and only while
+        # there is a vote to show (opening and closing one always count).
+        if self.votes()["vote"] is None:
+            return None
         return {"op": "trigger", "trigger": "attune:ballot"}
 
     def region_presence(self, viewer: Viewer) -> dict[str, Any]:
         return presence_op(self.workshop.pk)
 
 
+def _size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":")))
+
+
+def encode(frame: dict[str, Any]) -> str:
+    return json.dumps(frame, separators=(",", ":"))
+
+
+def pack(ops: list[dict[str, Any]], header: dict[str, Any],
+         limit: int = FRAME_LIMIT) -> list[dict[str, Any]]:
+    """Split operations into frames of at most `limit` bytes, in order. Every frame
+    carries the header; `announce` goes with the last one."""
+    announce = header.pop("announce", "")
+    room = limit - _size({**header, "part": 99999, "parts": 99999, "ops": [],
+                          "announce": announce})
+    chunks: list[list[dict[str, Any]]] = [[]]
+    used = 0
+    for op in ops:
+        size = _size(op) + 1
+        if chunks[-1] and used + size > room:
+            chunks.append([])
+            used = 0
+        chunks[-1].append(op)
+        used += size
+    frames = [{**header, "part": index, "parts": len(chunks), "ops": chunk, "announce": ""}
+              for index, chunk in enumerate(chunks, start=1)]
+    frames[-1]["announce"] = announce
+    return frames
+
+
 def announcement(events: Iterable[BoardEvent], viewer: Viewer) -> str:
     """A short polite sentence for screen readers, e.g. "Pat added a recipe"."""
     for event in events:
-        verb = VERBS.get(event.kind)
+        verb = VERBS.get(event.kind)  # type: ignore[call-overload]
         if verb and event.section in LISTS:
             anonymous = event.section in viewer.anonymous_sections
             who = "Someone" if anonymous or not event.actor else event.actor
             return f"{who} {verb} {LISTS[event.section].a_name}"
-        if event.kind == "room.phase":
+        if event.kind == Kind.ROOM_PHASE:
             return "The facilitator moved the room to another phase"
     return ""
 
 
-def frames(workshop: Workshop, events: list[BoardEvent], *, version: int,
-           full: bool = False) -> dict[str, dict[str, Any]]:
-    """One frame per audience for these events (or for the whole board)."""
+def render(workshop: Workshop, targets: Iterable[Target], *, version: int, kind: str,
+           audiences: Iterable[str] = AUDIENCES,
+           events: Iterable[BoardEvent] = ()) -> dict[str, list[str]]:
+    """The encoded frames of these targets for each audience. What the audiences see
+    alike is rendered once; only what differs is rendered per audience."""
     room = Room.objects.select_related("current_phase").get_or_create(workshop=workshop)[0]
     renderer = Renderer(workshop, room)
-    if full:
-        targets = [Target("region", name) for name in (*REGIONS, "ballot")]
-        targets += [Target("list", key) for key in LISTS]
-    else:
-        targets = _simplify(set().union(*(targets_for(e) for e in events)) if events else set())
-    shared = [renderer.op(t, Viewer.for_audience(ROOM, room.anonymous_sections))
-              for t in targets if not _sensitive(t, room)]
+    targets = _in_order(targets)
+    audiences = list(audiences)
+    shared = {t: renderer.ops(t, Viewer.for_audience(ROOM, room.anonymous_sections))
+              for t in targets if not renderer.sensitive(t)}
+    events = list(events)
     result = {}
-    for audience in (ROOM, FACILITATORS):
+    for audience in audiences:
         viewer = Viewer.for_audience(audience, room.anonymous_sections)
-        own = [renderer.op(t, viewer) for t in targets if _sensitive(t, room)]
-        result[audience] = {"type": "sync" if full else "event", "version": version,
-                            "ops": shared + own, "announce": announcement(events, viewer)}
+        ops = [op for t in targets
+               for op in (shared[t] if t in shared else renderer.ops(t, viewer))]
+        header = {"type": kind, "version": version, "audience": audience,
+                  "announce": announcement(events, viewer)}
+        result[audience] = [encode(frame) for frame in pack(ops, header)]
     return result
 
 
-def catch_up(workshop_id: int, since: int | None, audience: str) -> dict[str, Any]:
-    """Bring a (re)connecting page up to date from the board version it last applied."""
+def event_frames(event: BoardEvent) -> dict[str, list[str]]:
+    """The frames one committed event sends to each audience."""
+    workshop = Workshop.objects.get(pk=event.workshop_id)
+    targets = targets_for(event)
+    return render(workshop, whole_board() if targets is None else targets,
+                  version=event.version, kind="event", events=[event])
+
+
+def catch_up(workshop_id: int, since: int | None, audience: str) -> list[str]:
+    """Bring a (re)connecting page up to date from the board version it last applied:
+    what the missed events touched, or the whole board after a long absence."""
     workshop = Workshop.objects.get(pk=workshop_id)
     version = workshop.version  # read first: later events then re-apply, never get lost
-    if since is None or since > version or version - since > MAX_REPLAY:
-        frame = frames(workshop, [], version=version, full=True)[audience]
-    else:
+    targets: set[Target] | None = None
+    if since is not None and since <= version and version - since <= MAX_REPLAY:
         events = list(BoardEvent.objects.filter(workshop_id=workshop_id, version__gt=since,
                                                 version__lte=version))
-        frame = frames(workshop, events, version=version)[audience]
-        frame["announce"] = ""
-        # The room's state and who is here are cheap and always worth refreshing.
-        renderer = Renderer(workshop, Room.objects.get(workshop_id=workshop_id))
-        viewer = Viewer.for_audience(audience, renderer.room.anonymous_sections)
-        present = {op["id"] for op in frame["ops"]}
-        for name in ("room", "presence", "vote"):
-            op = getattr(renderer, f"region_{name}")(viewer)
-            if op["id"] not in present:
-                frame["ops"].append(op)
-    frame["type"] = "sync"
-    return frame
+        if len(events) == version - since:  # the log is whole; otherwise send it all
+            targets = {Target("region", name) for name in ALWAYS_FRESH}
+            for event in events:
+                touched = targets_for(event)
+                if touched is None:
+                    targets = None
+                    break
+                targets |= touched
+    chosen = whole_board() if targets is None else targets
+    return render(workshop, chosen, version=version, kind="sync", audiences=[audience])[
+        audience]
+
+
+def fetched_op(workshop: Workshop, target: Target, viewer: Viewer) -> list[dict[str, Any]]:
+    """What a fetch op's URL answers: the target's operations, whatever their size."""
+    room = Room.objects.get_or_create(workshop=workshop)[0]
+    renderer = Renderer(workshop, room)
+    if target.kind == "list":
+        return renderer.list(target.name, viewer)
+    if target.kind == "order":
+        return [renderer.order(target.name)]
+    if target.kind == "item":
+        return [renderer.item(target.name, target.pk, viewer)]
+    op = getattr(renderer, f"region_{target.name}")(viewer)
+    return [op] if op else []

@@ -130,7 +130,7 @@ class Presence(models.Model):
     person = models.CharField(max_length=40)
     name = models.CharField(max_length=SHORT)
     function = models.CharField(max_length=20, blank=True)
-    role = models.CharField(max_length=12)
+    role = models.CharField(max_length=20, choices=Role.choices)
     seen_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

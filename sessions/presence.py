@@ -1,5 +1,6 @@
 """Who is in the room: one row per open socket, kept in the database so every
-worker sees the same room; a heartbeat lets a dead worker's rows expire."""
+worker sees the same room; a heartbeat keeps rows fresh, and rows nobody refreshed
+(their worker died) are swept."""
 
 from __future__ import annotations
 
@@ -10,9 +11,13 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from .access import Membership
-from .models import Participant, Presence
+from workshop.models import Workshop
 
+from .access import Membership
+from .models import Participant, Presence, Role
+
+# Pages ping every 15 s (static/js/live.js); a row not refreshed for this long belongs
+# to a socket whose worker died.
 PRESENCE_TTL = timedelta(seconds=90)
 
 
@@ -24,11 +29,15 @@ def people_online(workshop_id: int) -> list[dict[str, str]]:
     for row in rows.order_by("name", "pk"):
         people.setdefault(row.person, {"name": row.name, "function": row.function,
                                        "role": row.role, "person": row.person})
+    # Roles change while sockets stay open: show today's.
     cofacilitators = {f"p{pk}" for pk in Participant.objects.filter(
         session__workshop_id=workshop_id, is_cofacilitator=True).values_list("pk", flat=True)}
     for key, person in people.items():
         if key in cofacilitators:
-            person["role"] = "co-facilitator"
+            person["role"] = Role.COFACILITATOR
+        elif person["role"] == Role.COFACILITATOR:
+            person["role"] = Role.PARTICIPANT
+        person["role_label"] = Role(person["role"]).label
     return list(people.values())
 
 
@@ -42,16 +51,20 @@ def presence_frame(workshop_id: int) -> str:
                       separators=(",", ":"))
 
 
+def sweep(workshop_id: int) -> int:
+    """Delete the rows of sockets nobody refreshed; returns how many went."""
+    stale = timezone.now() - PRESENCE_TTL
+    return Presence.objects.filter(workshop_id=workshop_id, seen_at__lt=stale).delete()[0]
+
+
 def arrive(member: Membership, channel_name: str) -> str:
     """Record an open socket; returns the room's new presence frame."""
-    # Rows a dead worker could not remove expire here, once nobody refreshed them.
-    Presence.objects.filter(workshop=member.workshop,
-                            seen_at__lt=timezone.now() - PRESENCE_TTL).delete()
+    sweep(member.workshop.pk)
     participant = member.participant
     Presence.objects.update_or_create(channel_name=channel_name, defaults={
         "workshop": member.workshop, "person": member.person, "name": member.name,
         "function": participant.get_function_display() if participant else "",
-        "role": member.get_role_display(), "seen_at": timezone.now()})
+        "role": member.role, "seen_at": timezone.now()})
     return presence_frame(member.workshop.pk)
 
 
@@ -60,5 +73,11 @@ def leave(workshop_id: int, channel_name: str) -> str:
     return presence_frame(workshop_id)
 
 
-def seen(channel_name: str) -> None:
+def seen(workshop_id: int, channel_name: str) -> tuple[int, str | None]:
+    """A heartbeat: refresh this socket's row and sweep dead ones. Returns the board's
+    version (the page compares it with its own) and, when rows were swept, the room's
+    new presence frame."""
     Presence.objects.filter(channel_name=channel_name).update(seen_at=timezone.now())
+    swept = sweep(workshop_id)
+    version = Workshop.objects.values_list("version", flat=True).get(pk=workshop_id)
+    return version, presence_frame(workshop_id) if swept else None

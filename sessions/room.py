@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from workshop.events import record_event
+from workshop.events import Kind, record_event
 from workshop.models import AgendaPhase
 from workshop.sections import LISTS
 
@@ -52,7 +52,7 @@ def _room(member: Membership) -> Room:
     return Room.objects.select_for_update().get(workshop_id=member.workshop.pk)
 
 
-def _save(member: Membership, room: Room, kind: str, fields: list[str]) -> Room:
+def _save(member: Membership, room: Room, kind: Kind, fields: list[str]) -> Room:
     room.save(update_fields=fields)
     record_event(member.workshop.pk, kind, "room", room.pk, member.name)
     return room
@@ -68,7 +68,7 @@ def move_room(member: Membership, phase_id: int) -> Room:
 def _go_to(member: Membership, room: Room, phase: AgendaPhase) -> Room:
     room.current_phase = phase
     room.timer_ends_at, room.timer_remaining = None, phase.minutes * 60
-    return _save(member, room, "room.phase",
+    return _save(member, room, Kind.ROOM_PHASE,
                  ["current_phase", "timer_ends_at", "timer_remaining"])
 
 
@@ -107,7 +107,7 @@ def control_timer(member: Membership, action: str) -> Room:
             room.timer_remaining = (left or 0) + 60
     elif action == "reset":
         room.timer_ends_at, room.timer_remaining = None, phase_seconds
-    return _save(member, room, "room.timer", ["timer_ends_at", "timer_remaining"])
+    return _save(member, room, Kind.ROOM_TIMER, ["timer_ends_at", "timer_remaining"])
 
 
 def _toggled(current: list[str], names: list[str], on: bool) -> list[str]:
@@ -124,7 +124,7 @@ def lock(member: Membership, sections: list[str], locked: bool) -> Room:
         room.locked_sections = _toggled(room.locked_sections, sections, locked)
     else:
         raise ValidationError("There is no such section to lock.")
-    return _save(member, room, "room.lock", ["board_locked", "locked_sections"])
+    return _save(member, room, Kind.ROOM_LOCK, ["board_locked", "locked_sections"])
 
 
 @transaction.atomic
@@ -134,7 +134,7 @@ def set_anonymous(member: Membership, sections: list[str], anonymous: bool) -> R
         raise ValidationError("There is no such list to make anonymous.")
     room = _room(member)
     room.anonymous_sections = _toggled(room.anonymous_sections, sections, anonymous)
-    return _save(member, room, "room.anonymous", ["anonymous_sections"])
+    return _save(member, room, Kind.ROOM_ANONYMOUS, ["anonymous_sections"])
 
 
 @transaction.atomic
@@ -148,7 +148,7 @@ def set_spotlight(member: Membership, target: str) -> Room:
                 workshop=member.workshop, pk=match["pk"]).exists():
             raise ValidationError("That item is not on this board.")
     room.spotlight = target
-    return _save(member, room, "room.spotlight", ["spotlight"])
+    return _save(member, room, Kind.ROOM_SPOTLIGHT, ["spotlight"])
 
 
 @transaction.atomic
@@ -162,7 +162,7 @@ def name_cofacilitator(member: Membership, participant_id: int, on: bool) -> Par
         raise ValidationError("Only participants can co-facilitate; observers only watch.")
     person.is_cofacilitator = on
     person.save(update_fields=["is_cofacilitator"])
-    record_event(member.workshop.pk, "room.cofacilitator", "sessions", person.pk, member.name)
+    record_event(member.workshop.pk, Kind.ROOM_COFACILITATOR, "sessions", person.pk, member.name)
     return person
 
 

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from workshop.events import record_event
+from workshop.events import Kind, record_event
 
 from .access import FACILITATE, Membership
 from .closecodes import LINK_ROTATED, REMOVED
@@ -20,7 +20,7 @@ def start_session(member: Membership, title: str = "") -> WorkshopSession:
     workshop = member.workshop
     last = workshop.sessions.aggregate(Max("number"))["number__max"] or 0
     session = WorkshopSession.objects.create(workshop=workshop, number=last + 1, title=title)
-    record_event(workshop.pk, "session.started", "sessions", session.pk, member.name)
+    record_event(workshop.pk, Kind.SESSION_STARTED, "sessions", session.pk, member.name)
     return session
 
 
@@ -31,7 +31,7 @@ def end_session(member: Membership, session_id: int) -> WorkshopSession:
     if session.ended_at is None:
         session.ended_at = timezone.now()
         session.save(update_fields=["ended_at"])
-        record_event(member.workshop.pk, "session.ended", "sessions", session.pk, member.name)
+        record_event(member.workshop.pk, Kind.SESSION_ENDED, "sessions", session.pk, member.name)
     return session
 
 
@@ -49,7 +49,7 @@ def rotate_link(member: Membership, session_id: int, role: str) -> WorkshopSessi
     else:
         session.join_token = new_token()
         session.save(update_fields=["join_token"])
-    record_event(member.workshop.pk, "link.rotated", "sessions", session.pk, member.name)
+    record_event(member.workshop.pk, Kind.LINK_ROTATED, "sessions", session.pk, member.name)
     _kick_after_commit(member.workshop.pk, gone, LINK_ROTATED,
                        "The facilitator replaced the link you joined by. Ask them for the new "
                        "one; everything you saved is on the board.")
@@ -65,7 +65,7 @@ def remove_participant(member: Membership, participant_id: int) -> Participant:
     if participant.removed_at is None:
         participant.removed_at = timezone.now()
         participant.save(update_fields=["removed_at"])
-        record_event(member.workshop.pk, "participant.removed", "sessions", participant.pk,
+        record_event(member.workshop.pk, Kind.PARTICIPANT_REMOVED, "sessions", participant.pk,
                      member.name)
         _kick_after_commit(member.workshop.pk, [f"p{participant.pk}"], REMOVED,
                            "The facilitator removed you from this workshop.")
@@ -105,6 +105,6 @@ def join_session(token: str, display_name: str, function: str) -> Participant | 
         session=session, display_name=display_name, function=function, role=role,
         joined_with=token,
     )
-    record_event(session.workshop_id, "participant.joined", "sessions", participant.pk,
+    record_event(session.workshop_id, Kind.PARTICIPANT_JOINED, "sessions", participant.pk,
                  display_name)
     return participant

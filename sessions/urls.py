@@ -20,5 +20,6 @@ urlpatterns = [
     path("w/<int:pk>/vote/open/", views.vote_open, name="vote_open"),
     path("w/<int:pk>/vote/close/", views.vote_close, name="vote_close"),
     path("w/<int:pk>/vote/ballot/", views.ballot, name="ballot"),
+    path("w/<int:pk>/live/fragment/", views.live_fragment, name="live_fragment"),
     path("join/<str:token>/", views.join, name="join"),
 ]

@@ -32,3 +32,5 @@ class Viewer:
         audience = FACILITATORS if member.is_facilitator else ROOM
         viewer = cls.for_audience(audience, room.anonymous_sections)
         return cls(viewer.audience, member.can_edit, viewer.anonymous_sections)
+
+AUDIENCES = (ROOM, FACILITATORS)

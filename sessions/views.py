@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    JsonResponse,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -14,7 +20,10 @@ from workshop.views import board_view
 from . import room, services, voting
 from .access import EDIT, FACILITATE, VIEW, Membership, find_membership, remember_participant
 from .forms import JoinForm, SessionForm
+from .fragments import Target, fetched_op
 from .models import Role
+from .room import room_for
+from .viewer import FACILITATORS, ROOM, Viewer
 
 BAD_LINK = ("This link doesn't work: it is wrong, or the facilitator has replaced it with a "
             "new one. Ask the facilitator for the current link.")
@@ -197,3 +206,19 @@ def ballot(request: HttpRequest, member: Membership) -> HttpResponse:
             voting.cast_dot(member, recipe)
     return render(request, "live/ballot.html",
                   {"workshop": member.workshop, "member": member, **voting.ballot(member)})
+
+
+# The live board -----------------------------------------------------------------
+
+@require_http_methods(["GET"])
+@board_view(VIEW)
+def live_fragment(request: HttpRequest, member: Membership) -> HttpResponse:
+    """A part of the board too large for a websocket frame (or one whose rendering
+    failed while broadcasting), as the operations the page applies; rendered for the
+    caller's audience, exactly as a broadcast would be."""
+    target = Target.parse(request.GET.get("t", ""))
+    if target is None:
+        return HttpResponseBadRequest("There is no such part of the board.")
+    anonymous = room_for(member.workshop.pk).anonymous_sections
+    viewer = Viewer.for_audience(FACILITATORS if member.is_facilitator else ROOM, anonymous)
+    return JsonResponse({"ops": fetched_op(member.workshop, target, viewer)})

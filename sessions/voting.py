@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from workshop.events import record_event
+from workshop.events import Kind, record_event
 from workshop.models import Recipe, Workshop
 
 from .access import EDIT, FACILITATE, Membership
@@ -39,7 +39,7 @@ def open_vote(member: Membership, budget: int = 3, per_item: int = 3,
     session = member.workshop.sessions.filter(ended_at__isnull=True).first()
     vote = Vote.objects.create(workshop=member.workshop, session=session, budget=budget,
                                per_item=per_item, hidden=hidden)
-    record_event(member.workshop.pk, "vote.opened", "vote", vote.pk, member.name)
+    record_event(member.workshop.pk, Kind.VOTE_OPENED, "vote", vote.pk, member.name)
     return vote
 
 
@@ -66,7 +66,7 @@ def cast_dot(member: Membership, recipe_id: int) -> Vote:
             Dot.objects.create(vote=vote, voter=member.person, recipe=recipe, slot=slot,
                                item_slot=item_slot, budget=vote.budget,
                                per_item=vote.per_item)
-            record_event(member.workshop.pk, "vote.cast", "vote", vote.pk, member.name)
+            record_event(member.workshop.pk, Kind.VOTE_CAST, "vote", vote.pk, member.name)
     except IntegrityError:
         raise NoDotsLeft(
             "No dot left for that: you have used your budget, or the most dots one "
@@ -83,7 +83,7 @@ def retract_dot(member: Membership, recipe_id: int) -> Vote:
     if dot is None:
         raise ValidationError("You have no dot on that recipe.")
     dot.delete()
-    record_event(member.workshop.pk, "vote.cast", "vote", vote.pk, member.name)
+    record_event(member.workshop.pk, Kind.VOTE_CAST, "vote", vote.pk, member.name)
     return vote
 
 
@@ -109,7 +109,7 @@ def close_vote(member: Membership) -> Vote:
     vote.results = tally(vote)
     vote.closed_at = timezone.now()
     vote.save(update_fields=["results", "closed_at"])
-    record_event(member.workshop.pk, "vote.closed", "vote", vote.pk, member.name)
+    record_event(member.workshop.pk, Kind.VOTE_CLOSED, "vote", vote.pk, member.name)
     return vote
 
 

@@ -74,4 +74,5 @@ def html_of(frame: dict) -> str:
 
 
 def op_ids(frame: dict) -> set[str]:
-    return {op["id"] for op in frame["ops"] if "id" in op}
+    """The ids a frame brings up to date: items and regions by id, lists by their order."""
+    return {op.get("id") or op["list"] for op in frame["ops"] if "id" in op or "list" in op}

@@ -30,6 +30,10 @@ class Section:
     form: type[forms.BoardItemForm]
     prefetch: tuple[str, ...] = ()
     select: tuple[str, ...] = ()
+    # Where else this section's items show: lists (by key) and regions (by name) whose
+    # rendering reads them, so a change to an item redraws those too.
+    shown_in_lists: tuple[str, ...] = ()
+    shown_in_regions: tuple[str, ...] = ()
 
     @property
     def a_name(self) -> str:
@@ -60,14 +64,23 @@ LISTS: dict[str, Section] = {
                 forms.StakeholderForm),
         Section("interactions", "Example interactions", "interaction", ExampleInteraction,
                 forms.InteractionForm),
+        # A recipe card names the goal it moves.
         Section("goals", "Goals and success metrics", "goal", Goal, forms.GoalForm,
-                select=("data_source",)),
+                select=("data_source",), shown_in_lists=("recipes",)),
+        # Goals name their source; recipe cards and the roadmap's gates show readiness.
         Section("data_sources", "Data readiness", "data source", DataSource,
-                forms.DataSourceForm),
+                forms.DataSourceForm, shown_in_lists=("goals", "recipes"),
+                shown_in_regions=("roadmap",)),
+        # Risk cards name their recipes; the matrix, the roadmap, the vote and each
+        # person's ballot list them.
         Section("recipes", "Recipes", "recipe", Recipe, forms.RecipeForm,
-                prefetch=("data_sources", "risks"), select=("success_metric",)),
+                prefetch=("data_sources", "risks"), select=("success_metric",),
+                shown_in_lists=("risks",),
+                shown_in_regions=("roadmap", "prioritize", "vote", "ballot")),
+        # An open high risk gates its recipes, on their cards and on the roadmap.
         Section("risks", "Ethics and bias register", "risk", Risk, forms.RiskForm,
-                prefetch=("recipes",)),
+                prefetch=("recipes",), shown_in_lists=("recipes",),
+                shown_in_regions=("roadmap",)),
         Section("decisions", "Decisions", "decision", Decision, forms.DecisionForm),
         Section("action_items", "Action items", "action item", ActionItem,
                 forms.ActionItemForm),

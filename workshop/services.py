@@ -19,7 +19,7 @@ from sessions.models import Room
 from sessions.room import check_unlocked
 
 from .choices import RoadmapPhase
-from .events import record_event
+from .events import Kind, record_event
 from .methods import get_method
 from .models import AgendaPhase, BoardItem, NorthStar, Recipe, Workshop
 from .sections import Section
@@ -66,7 +66,7 @@ def add_item(member: Membership, section: Section, data: dict[str, Any]) -> Boar
         author_name=member.name,
     )
     _apply(item, data)
-    record_event(workshop_id, "item.added", section.key, item.pk, member.name)
+    record_event(workshop_id, Kind.ITEM_ADDED, section.key, item.pk, member.name)
     return item
 
 
@@ -81,7 +81,7 @@ def update_item(
     _check_version(item, base_version)
     item.version += 1
     _apply(item, data)
-    record_event(member.workshop.pk, "item.updated", section.key, item.pk, member.name)
+    record_event(member.workshop.pk, Kind.ITEM_UPDATED, section.key, item.pk, member.name)
     return item
 
 
@@ -91,7 +91,7 @@ def delete_item(member: Membership, section: Section, item_id: int) -> None:
     check_unlocked(member, section.key)
     item = _locked(section.model, member.workshop.pk, item_id)
     item.delete()
-    record_event(member.workshop.pk, "item.deleted", section.key, item_id, member.name)
+    record_event(member.workshop.pk, Kind.ITEM_DELETED, section.key, item_id, member.name)
 
 
 @transaction.atomic
@@ -109,7 +109,7 @@ def move_item(member: Membership, section: Section, item_id: int, offset: int) -
         for position, item in enumerate(items, start=1):
             item.position = position
         section.model.objects.bulk_update(items, ["position"])
-        record_event(member.workshop.pk, "item.moved", section.key, item_id, member.name)
+        record_event(member.workshop.pk, Kind.ITEM_MOVED, section.key, item_id, member.name)
 
 
 @transaction.atomic
@@ -123,7 +123,7 @@ def update_north_star(
     north_star.version += 1
     north_star.author_name = north_star.author_name or member.name
     _apply(north_star, data)
-    record_event(member.workshop.pk, "north_star.updated", "north_star", north_star.pk,
+    record_event(member.workshop.pk, Kind.NORTH_STAR_UPDATED, "north_star", north_star.pk,
                  member.name)
     return north_star
 
@@ -149,7 +149,7 @@ def place_on_roadmap(
         )
     recipe.version += 1
     _apply(recipe, data)
-    record_event(member.workshop.pk, "roadmap.placed", "roadmap", recipe.pk, member.name)
+    record_event(member.workshop.pk, Kind.ROADMAP_PLACED, "roadmap", recipe.pk, member.name)
     return recipe
 
 
@@ -163,7 +163,7 @@ def override_gate(member: Membership, recipe_id: int, reason: str) -> Recipe:
     recipe.gate_override_at = timezone.now() if reason.strip() else None
     recipe.version += 1
     recipe.save()
-    record_event(member.workshop.pk, "gate.overridden", "roadmap", recipe.pk, member.name)
+    record_event(member.workshop.pk, Kind.GATE_OVERRIDDEN, "roadmap", recipe.pk, member.name)
     return recipe
 
 
@@ -174,7 +174,7 @@ def update_phase(member: Membership, phase_id: int, minutes: int, skipped: bool)
                                                         pk=phase_id)
     phase.minutes, phase.skipped = minutes, skipped
     phase.save(update_fields=["minutes", "skipped"])
-    record_event(member.workshop.pk, "agenda.updated", "agenda", phase.pk, member.name)
+    record_event(member.workshop.pk, Kind.AGENDA_UPDATED, "agenda", phase.pk, member.name)
     return phase
 
 
@@ -192,7 +192,7 @@ def move_phase(member: Membership, phase_id: int, offset: int) -> list[AgendaPha
         for position, phase in enumerate(phases):
             phase.position = position
         AgendaPhase.objects.bulk_update(phases, ["position"])
-        record_event(member.workshop.pk, "agenda.updated", "agenda", phase_id, member.name)
+        record_event(member.workshop.pk, Kind.AGENDA_UPDATED, "agenda", phase_id, member.name)
     return phases
 
 
@@ -216,5 +216,5 @@ def create_workshop(owner: Any, title: str, organisation: str = "",
     first = workshop.phases.first()
     Room.objects.create(workshop=workshop, current_phase=first,
                         timer_remaining=first.minutes * 60 if first else None)
-    record_event(workshop.pk, "workshop.created", actor=owner.get_username())
+    record_event(workshop.pk, Kind.WORKSHOP_CREATED, actor=owner.get_username())
     return workshop

@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "workshop.middleware.DatabaseDroppedMiddleware",
     "workshop.middleware.SyncChainMiddleware",
 ]
 
@@ -99,6 +100,9 @@ if DATABASE_URL:
         DATABASES["default"]["OPTIONS"] = {"pool": {
             "min_size": 2, "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "20")),
         }}
+        # Django hands psycopg_pool a connection check only with health checks on: a
+        # connection the server terminated is then replaced on checkout, not a 500.
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -111,6 +115,9 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# A socket that crashed without leaving its groups (a SIGKILLed worker) stays a member
+# this long; open sockets renew their membership on every heartbeat (15 s).
+GROUP_EXPIRY = int(os.environ.get("CHANNEL_GROUP_EXPIRY", "180"))
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -128,7 +135,7 @@ if REDIS_URL:
                 ],
                 "capacity": int(os.environ.get("CHANNEL_CAPACITY", "500")),
                 "expiry": 60,
-                "group_expiry": 86400,
+                "group_expiry": GROUP_EXPIRY,
                 "prefix": os.environ.get("CHANNEL_PREFIX", "attune"),
             },
         }
@@ -137,7 +144,7 @@ else:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels.layers.InMemoryChannelLayer",
-            "CONFIG": {"capacity": 500, "expiry": 60},
+            "CONFIG": {"capacity": 500, "expiry": 60, "group_expiry": GROUP_EXPIRY},
         }
     }
 

@@ -9,13 +9,19 @@
   let version = parseInt(live.dataset.version, 10);
   let socket = null;
   let resyncPending = false;
+  let syncing = false; // a sync in several parts is arriving: events wait for its end
   let following = true;
   let lastError = null;
   let lastPong = Date.now();
   let clockOffset = 0;
+  let failures = 0; // connection attempts since the page was last live
+  let behindTimer = null;
   let room = JSON.parse(document.getElementById("room-state").textContent);
   const status = document.getElementById("connection");
   const announcer = document.getElementById("announcer");
+  const PING_MS = 15000;
+  const TROUBLE_AFTER = 8; // failed attempts (about 13 s) before the page says what to do
+  let troubleShown = false;
   window.attuneLive = { get version() { return version; }, get room() { return room; } };
 
   function setStatus(state, text) {
@@ -28,35 +34,45 @@
     if (socket) socket.send(JSON.stringify(message));
   }
 
-  // Two writes committing at once may broadcast out of order. Frames that come early
-  // wait a moment for the missing version; only a real gap costs a resync.
+  // Two writes committing at once may broadcast out of order, and one change may come
+  // in several parts. Frames that come early wait a moment for the missing version;
+  // only a real gap costs a resync. `early` maps a version to its parts so far.
   const early = new Map();
   let gapTimer = null;
 
-  function drain() {
-    for (const seen of Array.from(early.keys())) if (seen <= version) early.delete(seen);
-    while (early.has(version + 1)) {
-      const frame = early.get(version + 1);
-      early.delete(version + 1);
+  function complete(entry) {
+    return entry.got.size === entry.parts;
+  }
+
+  function applyEntry(entry) {
+    const parts = Array.from(entry.got.keys()).sort((a, b) => a - b);
+    for (const part of parts) {
+      const frame = entry.got.get(part);
       apply(frame.ops);
       announce(frame.announce);
-      version = frame.version;
     }
-    if (!early.size) {
+  }
+
+  function drain() {
+    for (const seen of Array.from(early.keys())) if (seen <= version) early.delete(seen);
+    while (!syncing && early.has(version + 1) && complete(early.get(version + 1))) {
+      applyEntry(early.get(version + 1));
+      early.delete(version + 1);
+      version += 1;
+    }
+    if (!early.size || syncing) {
       window.clearTimeout(gapTimer);
       gapTimer = null;
     } else if (gapTimer === null) {
       gapTimer = window.setTimeout(giveUpWaiting, 300);
     }
+    live.dataset.version = version;
   }
 
   function giveUpWaiting() {
     gapTimer = null;
-    for (const key of Array.from(early.keys()).sort((a, b) => a - b)) {
-      const frame = early.get(key);
-      apply(frame.ops);
-      announce(frame.announce);
-    }
+    // Show what we have (it is current as far as it goes), then ask for the rest.
+    for (const key of Array.from(early.keys()).sort((a, b) => a - b)) applyEntry(early.get(key));
     early.clear();
     requestResync();
   }
@@ -65,6 +81,47 @@
     if (resyncPending) return;
     resyncPending = true;
     send({ type: "resync", version: version });
+  }
+
+  function onEvent(frame) {
+    if (frame.version <= version) return;
+    let entry = early.get(frame.version);
+    if (!entry) { entry = { parts: frame.parts || 1, got: new Map() }; early.set(frame.version, entry); }
+    entry.got.set(frame.part || 1, frame);
+    drain();
+  }
+
+  function onSync(frame) {
+    // Parts of a sync are applied as they arrive, so a large board fills in while the
+    // page stays usable; the version moves only when the last part is in.
+    syncing = (frame.part || 1) < (frame.parts || 1);
+    apply(frame.ops);
+    if (syncing) return;
+    if (frame.audience) document.body.classList.toggle("is-facilitator", frame.audience === "facilitators");
+    version = Math.max(version, frame.version);
+    resyncPending = false;
+    drain();
+    failures = 0;
+    if (troubleShown) {
+      troubleShown = false;
+      const alerts = document.getElementById("alerts");
+      if (alerts) alerts.replaceChildren();
+    }
+    if (status.dataset.state !== "live") setStatus("live", "Live");
+  }
+
+  // The heartbeat's answer carries the board's version: a page that is behind and does
+  // not catch up by itself within a moment (frames may be in flight) resyncs.
+  function onPong(frame) {
+    lastPong = Date.now();
+    if (typeof frame.version !== "number" || frame.version <= version || behindTimer) return;
+    const wanted = frame.version;
+    behindTimer = window.setTimeout(function () {
+      behindTimer = null;
+      if (version >= wanted) return;
+      setStatus("behind", "Catching up…");
+      requestResync();
+    }, 1500);
   }
 
   // --- Applying frames ---------------------------------------------------------
@@ -165,10 +222,44 @@
       }
     } else if (op.op === "replace" && el) {
       merge(el, parse(op.html));
+    } else if (op.op === "order") {
+      reorder(op);
+    } else if (op.op === "fetch") {
+      fetchOps(op.url);
     }
     if (op.order) reorderPhases(op.order);
     if (op.state) applyRoom(op.state);
     if (op.trigger) htmx.trigger(document.body, op.trigger);
+  }
+
+  // The ids of a list in order: put the page's items in that order; items the list no
+  // longer has go (unless someone is editing them: they are marked instead).
+  function reorder(op) {
+    const list = document.getElementById(op.list);
+    if (!list) return;
+    const wanted = op.pks.map(function (pk) { return op.prefix + pk; });
+    const keep = new Set(wanted);
+    for (const child of Array.from(list.children)) {
+      if (!child.id || keep.has(child.id)) continue;
+      if (isBusy(child)) markStale(child, true); else child.remove();
+    }
+    let previous = null;
+    for (const id of wanted) {
+      const node = document.getElementById(id);
+      if (!node || node.parentNode !== list) continue;
+      if (!isBusy(node) && node.previousElementSibling !== previous) {
+        if (previous) previous.after(node); else list.prepend(node);
+      }
+      previous = node;
+    }
+  }
+
+  // A part too large for a frame comes over HTTP, rendered for this page's audience.
+  function fetchOps(url) {
+    window.fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (body) { if (body) apply(body.ops); })
+      .catch(function (error) { console.error("attune: could not fetch", url, error); });
   }
 
   function apply(ops) {
@@ -291,9 +382,21 @@
     }
   });
 
-  // --- The socket (the htmx ws extension owns connecting and backoff) -------------
+  // --- The socket (the htmx ws extension owns connecting; we own the backoff) ---------
+  function struggling() {
+    if (failures < TROUBLE_AFTER) return false;
+    troubleShown = true;
+    setStatus("trouble", navigator.onLine ? "Can't reach the board" : "Offline");
+    window.attuneAlert && window.attuneAlert(navigator.onLine
+      ? "The board can't be reached right now. It keeps trying by itself; if this stays, reload the page. Nothing you saved is lost."
+      : "You are offline. The board reconnects when your network is back; nothing you saved is lost.", "error", true);
+    return true;
+  }
+
   document.body.addEventListener("htmx:wsConnecting", function () {
-    if (status.dataset.state !== "connecting") setStatus("reconnecting", "Reconnecting…");
+    failures += 1;
+    if (status.dataset.state === "connecting" || struggling()) return;
+    setStatus("reconnecting", "Reconnecting…");
   });
 
   document.body.addEventListener("htmx:wsOpen", function (event) {
@@ -301,6 +404,7 @@
     lastError = null;
     lastPong = Date.now(); // a fresh socket: the heartbeat must not judge it by the old one
     resyncPending = true;
+    syncing = false;
     send({ type: "hello", version: version });
     // Not "live" yet: an open socket is not a joined room (the server accepts first and
     // may still fail to join the board's groups, e.g. while Redis is down, and close).
@@ -309,12 +413,13 @@
 
   document.body.addEventListener("htmx:wsClose", function (event) {
     const code = event.detail.event.code;
+    socket = null;
     if (code >= 4000 && code < 5000) {
       const why = lastError ? lastError.message : "This board closed your connection.";
       setStatus("closed", "Disconnected");
       window.attuneAlert && window.attuneAlert(why, "error", true); // stays: it says why
       document.body.classList.add("disconnected");
-    } else {
+    } else if (!struggling()) {
       setStatus("reconnecting", "Reconnecting…");
     }
   });
@@ -323,44 +428,36 @@
     event.preventDefault(); // our frames are JSON, applied here, not by htmx
     let frame;
     try { frame = JSON.parse(event.detail.message); } catch (error) { return; }
-    if (frame.type === "event") {
-      if (frame.version <= version) return;
-      early.set(frame.version, frame);
-      drain();
-    } else if (frame.type === "sync") {
-      apply(frame.ops);
-      version = Math.max(version, frame.version);
-      resyncPending = false;
-      drain();
-      if (status.dataset.state !== "live") setStatus("live", "Live");
-    } else if (frame.type === "presence") {
-      apply(frame.ops);
-    } else if (frame.type === "pong") {
-      lastPong = Date.now();
-    } else if (frame.type === "error") {
+    if (frame.type === "event") onEvent(frame);
+    else if (frame.type === "sync") onSync(frame);
+    else if (frame.type === "presence") apply(frame.ops);
+    else if (frame.type === "pong") onPong(frame);
+    else if (frame.type === "error") {
       lastError = frame;
-      if (!frame.code) window.attuneAlert && window.attuneAlert(frame.message);
+      if (!frame.code && frame.reason !== "unavailable") window.attuneAlert && window.attuneAlert(frame.message);
     }
     live.dataset.version = version;
   });
 
-  // A heartbeat keeps presence fresh and notices a silently dead connection.
+  // A heartbeat keeps presence and group membership fresh, tells the page the board's
+  // version, and notices a silently dead connection.
   window.setInterval(function () {
-    if (!socket || status.dataset.state !== "live") return;
-    if (Date.now() - lastPong > 60000) { socket.reconnect(); return; }
+    if (!socket || !["live", "behind"].includes(status.dataset.state)) return;
+    if (Date.now() - lastPong > 4 * PING_MS) { socket.reconnect(); return; }
     send({ type: "ping" });
-  }, 20000);
+  }, PING_MS);
 
-  // Coming back from offline. The ws extension retries after 1006/1011/1012/1013 with
-  // full-jitter backoff (up to 64 s), and a retry it has scheduled cannot be cancelled:
-  // calling socket.reconnect() on "online" raced it, so that pending retry later closed
-  // the fresh socket (a needless reconnect and resync) or, if it fired while the fresh one
-  // was still connecting, left a second socket open. Instead, while the browser knows it
-  // is offline, retry every second (attempts fail at once and cost the server nothing),
-  // so the board is back within a second of the network; otherwise back off as before.
-  htmx.config.wsReconnectDelay = function (retryCount) {
+  // Reconnect soon: after an outage every page should be back within seconds of the
+  // server, not after a backoff that doubled while it was away. The ws extension
+  // resets its own retry count whenever a socket opens (even one the server then
+  // closes), so the delay follows our count of attempts since the page was last live:
+  // 0.25 s, 0.5 s, 1 s, 2 s, then at most 3 s, with jitter so a room does not
+  // reconnect in one burst. While the browser knows it is offline, retry every second
+  // (attempts fail at once and cost the server nothing).
+  htmx.config.wsReconnectDelay = function () {
     if (!navigator.onLine) return 1000;
-    return Math.random() * 1000 * Math.pow(2, Math.min(retryCount, 6));
+    const ceiling = Math.min(3000, 250 * Math.pow(2, Math.max(0, failures - 1)));
+    return ceiling / 2 + Math.random() * ceiling / 2;
   };
 
   applyRoom(room);

@@ -1,0 +1,210 @@
+"""Every kind of board event, walked from the event table: a page that saw it live, and a
+page that missed it (and any run of events before it) and caught up, both show exactly
+what a reload shows, for the room and for the facilitators."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+from page_model import COMPARED_REGIONS, PageModel
+from samples import SAMPLES
+
+from exports.services import duplicate_workshop
+from sessions import room as room_services
+from sessions import services as session_services
+from sessions import voting
+from sessions.access import Membership
+from sessions.fragments import catch_up, event_frames
+from sessions.models import Participant, Role
+from sessions.viewer import FACILITATORS, ROOM
+from workshop import services
+from workshop.events import TOUCHES, Kind
+from workshop.models import BoardEvent, Workshop
+from workshop.sections import LISTS
+
+pytestmark = pytest.mark.django_db
+
+
+def add(member: Membership, key: str, **overrides):
+    section = LISTS[key]
+    form = section.form(data=SAMPLES[key] | overrides, workshop=member.workshop)
+    assert form.is_valid(), form.errors
+    return services.add_item(member, section, form.cleaned_data)
+
+
+class Board:
+    """A filled board, its people, and one write of every kind of event."""
+
+    def __init__(self, host: Membership, session, pat: Client, fran: Client):
+        self.host, self.session, self.pat, self.fran = host, session, pat, fran
+        self.workshop = host.workshop
+        person = Participant.objects.get(display_name="Pat")
+        self.pat_member = Membership(self.workshop, Role.PARTICIPANT, participant=person)
+        self.source = add(host, "data_sources")
+        self.goal = add(host, "goals", data_source=self.source.pk)
+        self.recipe = add(host, "recipes", data_sources=[self.source.pk],
+                          success_metric=self.goal.pk)
+        self.risk = add(self.pat_member, "risks", recipes=[self.recipe.pk])
+        self.first = add(self.pat_member, "decisions", decision="First")
+        self.second = add(host, "decisions", decision="Second")
+        for key in ("stakeholders", "interactions", "action_items", "parking_lot"):
+            add(self.pat_member, key)
+        room_services.set_anonymous(host, ["risks"], True)  # the audiences differ
+
+    def version(self) -> int:
+        return Workshop.objects.get(pk=self.workshop.pk).version
+
+    def page(self, client: Client, workshop: Workshop | None = None) -> PageModel:
+        response = client.get(f"/w/{(workshop or self.workshop).pk}/")
+        assert response.status_code == 200
+        return PageModel.from_html(response.content.decode())
+
+    def scenarios(self) -> dict[Kind, Callable[[], object]]:
+        host, ws = self.host, self.workshop
+        phase = ws.phases.get(key="goals")
+        other = session_services.join_session(self.session.join_token, "Kim", "legal")
+        return {
+            Kind.ITEM_ADDED: lambda: add(self.pat_member, "recipes", title="Streak saver",
+                                         data_sources=[self.source.pk]),
+            Kind.ITEM_UPDATED: lambda: services.update_item(
+                host, LISTS["data_sources"], self.source.pk, {"completeness": "poor"}, None),
+            Kind.ITEM_MOVED: lambda: services.move_item(host, LISTS["decisions"],
+                                                        self.second.pk, -1),
+            Kind.NORTH_STAR_UPDATED: lambda: services.update_north_star(
+                host, {"objective": "Readers finish what they start"}, None),
+            Kind.ROADMAP_PLACED: lambda: services.place_on_roadmap(
+                host, self.recipe.pk, {"phase": "next", "owner": "Growth"}, None),
+            Kind.GATE_OVERRIDDEN: lambda: services.override_gate(host, self.recipe.pk,
+                                                                 "Pilot on 5% of readers"),
+            Kind.AGENDA_UPDATED: lambda: services.update_phase(host, phase.pk, 25, False),
+            Kind.ROOM_PHASE: lambda: room_services.move_room(host, phase.pk),
+            Kind.ROOM_TIMER: lambda: room_services.control_timer(host, "add_minute"),
+            Kind.ROOM_LOCK: lambda: room_services.lock(host, ["risks"], True),
+            Kind.ROOM_SPOTLIGHT: lambda: room_services.set_spotlight(
+                host, f"recipes-{self.recipe.pk}"),
+            Kind.ROOM_ANONYMOUS: lambda: room_services.set_anonymous(host, ["decisions"],
+                                                                     True),
+            Kind.ROOM_COFACILITATOR: lambda: room_services.name_cofacilitator(
+                host, other.pk, True),
+            Kind.VOTE_OPENED: lambda: voting.open_vote(host, 3, 2, hidden=False),
+            Kind.VOTE_CAST: lambda: voting.cast_dot(self.pat_member, self.recipe.pk),
+            Kind.VOTE_CLOSED: lambda: voting.close_vote(host),
+            Kind.ITEM_DELETED: lambda: services.delete_item(host, LISTS["data_sources"],
+                                                            self.source.pk),
+            Kind.SESSION_STARTED: lambda: session_services.start_session(host, "Sitting 2"),
+            Kind.SESSION_ENDED: lambda: session_services.end_session(
+                host, ws.sessions.get(title="Sitting 2").pk),
+            Kind.LINK_ROTATED: lambda: session_services.rotate_link(
+                host, self.session.pk, Role.OBSERVER),
+            Kind.PARTICIPANT_JOINED: lambda: session_services.join_session(
+                self.session.join_token, "Lou", "support"),
+            Kind.PARTICIPANT_REMOVED: lambda: session_services.remove_participant(
+                host, other.pk),
+        }
+
+
+NEW_BOARD_KINDS = {Kind.WORKSHOP_CREATED, Kind.WORKSHOP_IMPORTED, Kind.WORKSHOP_DUPLICATED}
+
+
+@pytest.fixture
+def board(host, live_session, facilitator_client):
+    pat = Client()
+    assert pat.post(f"/join/{live_session.join_token}/",
+                    {"display_name": "Pat", "function": "design"}).status_code == 302
+    return Board(host, live_session, pat, facilitator_client)
+
+
+def pages(board: Board) -> dict[str, tuple[Client, str]]:
+    return {"participant": (board.pat, ROOM), "facilitator": (board.fran, FACILITATORS)}
+
+
+def test_every_kind_has_a_table_entry_and_a_scenario(board):
+    assert set(TOUCHES) == set(Kind)
+    assert set(board.scenarios()) | NEW_BOARD_KINDS == set(Kind)
+
+
+def test_each_kind_seen_live_or_caught_up_equals_a_reload(board):
+    """One write of every kind in turn; after each, a page that applied the event's
+    frames and a page that missed them and caught up both equal a fresh load."""
+    for kind, write in board.scenarios().items():
+        before = {who: (board.page(client), board.page(client))
+                  for who, (client, _) in pages(board).items()}
+        write()
+        event = BoardEvent.objects.filter(workshop=board.workshop).last()
+        assert event.kind == kind, (event.kind, kind)
+        frames = event_frames(event)
+        for who, (client, audience) in pages(board).items():
+            live, missed = before[who]
+            for text in frames[audience]:
+                live.receive(text)
+            for text in catch_up(board.workshop.pk, missed.version, audience):
+                missed.receive(text)
+            reload = board.page(client)
+            assert_not_vacuous(reload)
+            assert live.version == missed.version == reload.version, (kind, who)
+            assert live.differences(reload) == [], (kind, who, "live")
+            assert missed.differences(reload) == [], (kind, who, "caught up")
+            assert not live.fetches and not missed.fetches
+
+
+def test_any_run_of_missed_events_catches_up_to_a_reload(board):
+    """Pages loaded at every version of a session with every kind of event: whichever
+    version a page stopped at, and whichever frames it then dropped, it ends equal to a
+    fresh load once it catches up."""
+    loaded: list[dict[str, str]] = []
+    for write in board.scenarios().values():
+        loaded.append({who: client.get(f"/w/{board.workshop.pk}/").content.decode()
+                       for who, (client, _) in pages(board).items()})
+        write()
+    events = list(BoardEvent.objects.filter(workshop=board.workshop,
+                                            version__gt=PageModel.from_html(
+                                                loaded[0]["participant"]).version))
+    frames = [event_frames(event) for event in events]
+    for who, (client, audience) in pages(board).items():
+        reload = board.page(client)
+        for start, pages_then in enumerate(loaded):
+            for keep in (lambda i: False, lambda i: i % 2 == 0, lambda i: i != 0):
+                page = PageModel.from_html(pages_then[who])
+                later = [f for f in frames if json_version(f[audience][0]) > page.version]
+                for index, frame in enumerate(later):
+                    if keep(index):
+                        for text in frame[audience]:
+                            page.receive(text)
+                if page.early:
+                    page.give_up_waiting()
+                for text in catch_up(board.workshop.pk, page.version, audience):
+                    page.receive(text)
+                assert page.version == reload.version
+                assert page.differences(reload) == [], (who, start)
+
+
+def assert_not_vacuous(page: PageModel) -> None:
+    """The comparison sees real content: lists with items, and every compared region."""
+    assert page.lists["list-decisions"] and page.lists["list-recipes"]
+    assert set(page.regions) == set(COMPARED_REGIONS)
+
+
+def json_version(text: str) -> int:
+    import json
+
+    return json.loads(text)["version"]
+
+
+@pytest.mark.parametrize("kind", sorted(NEW_BOARD_KINDS))
+def test_a_new_board_catches_up_from_nothing(kind, board, facilitator, facilitator_client):
+    from exports.json_export import export_workshop
+    from exports.services import import_workshop
+
+    if kind == Kind.WORKSHOP_CREATED:
+        made = services.create_workshop(facilitator, "Fresh board")
+    elif kind == Kind.WORKSHOP_IMPORTED:
+        made = import_workshop(facilitator, export_workshop(board.workshop))
+    else:
+        made = duplicate_workshop(board.host, facilitator)
+    assert BoardEvent.objects.filter(workshop=made).last().kind == kind
+    page = PageModel()
+    for text in catch_up(made.pk, None, FACILITATORS):
+        page.receive(text)
+    assert page.differences(board.page(facilitator_client, made)) == []

@@ -29,6 +29,11 @@ class Socket:
         await self.send({"type": "hello", "version": version})
         return await self.next(lambda f: f["type"] == "sync")
 
+    async def hello(self, version: int | None) -> dict:
+        """Say which version this page has; returns the (first) sync frame."""
+        await self.send({"type": "hello", "version": version})
+        return await self.next(lambda f: f["type"] == "sync")
+
     async def send(self, message: dict) -> None:
         await self.comm.send_to(text_data=json.dumps(message))
 

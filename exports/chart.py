@@ -1,4 +1,4 @@
-"""The prioritization matrix, drawn on the server as inline SVG (DESIGN.md rule 8).
+"""The prioritization matrix, drawn on the server as inline SVG (docs/architecture.md, rule 8).
 
 Impact and effort are whole scores from 1 to 5, so recipes pile up on the same 25
 points. Each point of the grid is drawn as a cell, and the recipes in a cell are laid

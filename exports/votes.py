@@ -2,7 +2,7 @@
 
 Only a closed vote counts: its totals were revealed to the room when the facilitator
 closed it. An open vote may still be hidden, and a document must never carry dots
-before the reveal (DESIGN.md rule 3), so the roadmap shows the latest closed vote.
+before the reveal (docs/architecture.md, rule 3), so the roadmap shows the latest closed vote.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Each takes the actor's membership and validated data, checks permission,
 writes in one transaction, bumps the board version and records a board event.
-Views, commands, tests and the admin all call them (DESIGN.md rule 2).
+Views, commands, tests and the admin all call them (docs/architecture.md, rule 2).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ session with participants and an observer.
 
 Everything is written through the service functions the views call, after the
 same form validation, so the demo obeys every rule a person's input does
-(DESIGN.md rule 2). Running it again changes nothing; --reset recreates it.
+(docs/architecture.md, rule 2). Running it again changes nothing; --reset recreates it.
 """
 
 from __future__ import annotations

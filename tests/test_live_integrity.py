@@ -335,3 +335,27 @@ def test_what_the_live_board_writes_fits_its_columns():
     assert max(len(key) for key in (*LISTS, "north_star", "roadmap", "agenda", "room",
                                     "vote", "sessions")) <= BoardEvent._meta.get_field(
         "section").max_length
+
+
+async def test_a_socket_that_beats_keeps_its_groups_and_a_crashed_one_drops_out(
+        participant_client, workshop, host, settings):
+    import asyncio
+
+    from channels.layers import get_channel_layer
+
+    from sessions.broadcast import group
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer",
+                                           "CONFIG": {"group_expiry": 1}}}
+    sock = Socket(participant_client, workshop.pk)
+    await sock.open(version=await db(version_of)(workshop))
+    layer = get_channel_layer()
+    room = group(workshop.pk, "room")
+    await layer.group_add(room, "crashed.socket!without-goodbye")  # never refreshed
+    await asyncio.sleep(2.5)  # past the (test's short) group expiry, in whole seconds
+    await sock.send({"type": "ping"})  # the heartbeat re-joins the socket's groups
+    await sock.next(lambda f: f["type"] == "pong")
+    await db(add_item)(host, "decisions", decision="After the expiry")
+    assert "After the expiry" in html_of(await sock.event())
+    assert "crashed.socket!without-goodbye" not in layer.groups.get(room, {})
+    await sock.close()

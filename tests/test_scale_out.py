@@ -16,7 +16,7 @@ from servers import Stack, Worker, make_stack, seed_workshop, service_up, start_
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.asyncio]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.asyncio, pytest.mark.own_servers]
 
 
 @pytest.fixture(scope="module")

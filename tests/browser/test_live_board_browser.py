@@ -13,7 +13,7 @@ import pytest
 from browser.conftest import Crowd, Person, TcpProxy, seed_items
 from playwright.sync_api import expect
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.own_servers]
 
 # The heading each list's items show, by the field that holds it.
 HEADING = {"stakeholders": "name", "interactions": "what", "decisions": "decision",

@@ -14,7 +14,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from sessions.access import FACILITATE, Membership
-from workshop.events import Kind, record_event
+from workshop.event_kinds import Kind
+from workshop.events import record_event
 from workshop.models import SHORT, AgendaPhase, NorthStar, Workshop
 from workshop.services import create_workshop
 

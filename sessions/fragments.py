@@ -28,16 +28,15 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from workshop.choices import Quadrant
-from workshop.events import REGIONS, Kind, touches
+from workshop.event_kinds import REGIONS, Kind, touches
 from workshop.models import BoardEvent, Workshop
 from workshop.sections import LISTS
 from workshop.selectors import roadmap_lanes
 
 from .models import Room
 from .presence import presence_op
-from .room import room_state
+from .selectors import room_state, vote_context
 from .viewer import AUDIENCES, ROOM, Viewer
-from .voting import vote_context
 
 log = logging.getLogger(__name__)
 

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from workshop.events import Kind, record_event
+from workshop.event_kinds import Kind
+from workshop.events import record_event
 from workshop.models import AgendaPhase
 from workshop.sections import LISTS
 
 from .access import FACILITATE, Membership
 from .models import Participant, Room
+from .selectors import room_for
 
 TIMER_ACTIONS = ("start", "pause", "add_minute", "reset")
 # Sections that can be locked: the lists plus the singletons and the roadmap.
@@ -26,10 +27,6 @@ SPOTLIGHT = re.compile(r"^(?P<section>[a-z_]+)-(?P<pk>\d+)$")
 
 class Locked(Exception):
     """A write to a part of the board the facilitator has locked."""
-
-
-def room_for(workshop_id: int) -> Room:
-    return Room.objects.get_or_create(workshop_id=workshop_id)[0]
 
 
 def check_unlocked(member: Membership, section: str) -> None:
@@ -164,21 +161,3 @@ def name_cofacilitator(member: Membership, participant_id: int, on: bool) -> Par
     person.save(update_fields=["is_cofacilitator"])
     record_event(member.workshop.pk, Kind.ROOM_COFACILITATOR, "sessions", person.pk, member.name)
     return person
-
-
-def room_state(room: Room) -> dict[str, Any]:
-    """What the page's script needs beyond HTML: where the room is and the timer."""
-    now = timezone.now()
-    return {
-        "phase": room.current_phase.key if room.current_phase else None,
-        "timer": {
-            "running": room.timer_running,
-            "ends_at": int(room.timer_ends_at.timestamp() * 1000) if room.timer_ends_at else None,
-            "remaining": room.seconds_left(now),
-            "server_now": int(now.timestamp() * 1000),
-        },
-        "board_locked": room.board_locked,
-        "locked_sections": room.locked_sections,
-        "anonymous_sections": room.anonymous_sections,
-        "spotlight": room.spotlight,
-    }

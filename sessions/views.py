@@ -22,7 +22,8 @@ from .access import EDIT, FACILITATE, VIEW, Membership, find_membership, remembe
 from .forms import JoinForm, SessionForm
 from .fragments import Target, fetched_op
 from .models import Role
-from .room import room_for
+from .selectors import ballot as my_ballot
+from .selectors import room_for
 from .viewer import FACILITATORS, ROOM, Viewer
 
 BAD_LINK = ("This link doesn't work: it is wrong, or the facilitator has replaced it with a "
@@ -205,7 +206,7 @@ def ballot(request: HttpRequest, member: Membership) -> HttpResponse:
         else:
             voting.cast_dot(member, recipe)
     return render(request, "live/ballot.html",
-                  {"workshop": member.workshop, "member": member, **voting.ballot(member)})
+                  {"workshop": member.workshop, "member": member, **my_ballot(member)})
 
 
 # The live board -----------------------------------------------------------------

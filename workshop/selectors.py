@@ -7,9 +7,8 @@ from typing import Any
 from sessions.access import Membership
 from sessions.models import Room
 from sessions.presence import people_online
-from sessions.room import room_for, room_state
+from sessions.selectors import room_for, room_state, vote_context
 from sessions.viewer import Viewer
-from sessions.voting import vote_context
 
 from .choices import Quadrant, RoadmapPhase
 from .methods import get_method

@@ -19,7 +19,8 @@ from sessions.models import Room
 from sessions.room import check_unlocked
 
 from .choices import RoadmapPhase
-from .events import Kind, record_event
+from .event_kinds import Kind
+from .events import record_event
 from .methods import get_method
 from .models import AgendaPhase, BoardItem, NorthStar, Recipe, Workshop
 from .sections import Section

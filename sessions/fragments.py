@@ -162,7 +162,7 @@ class Renderer:
         target that fails to render is logged and left for the page to fetch."""
         try:
             if target.kind == "list":
-                ops = self.list(target.name, viewer)
+                ops = self.whole_list(target.name, viewer)
             elif target.kind == "order":
                 ops = [self.order(target.name)]
             elif target.kind == "item":
@@ -194,7 +194,7 @@ class Renderer:
                 "html": self._item_html(key, item, viewer),
                 "after": f"{key}-{previous}" if previous else None}
 
-    def list(self, key: str, viewer: Viewer) -> list[dict[str, Any]]:
+    def whole_list(self, key: str, viewer: Viewer) -> list[dict[str, Any]]:
         """Every item of a list, one operation each, then the list's order."""
         ops, previous = [], None
         items = self.items_of(key)
@@ -364,7 +364,7 @@ def fetched_op(workshop: Workshop, target: Target, viewer: Viewer) -> list[dict[
     room = Room.objects.get_or_create(workshop=workshop)[0]
     renderer = Renderer(workshop, room)
     if target.kind == "list":
-        return renderer.list(target.name, viewer)
+        return renderer.whole_list(target.name, viewer)
     if target.kind == "order":
         return [renderer.order(target.name)]
     if target.kind == "item":

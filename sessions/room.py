@@ -141,7 +141,7 @@ def set_spotlight(member: Membership, target: str) -> Room:
     if target:
         match = SPOTLIGHT.match(target)
         section = LISTS.get(match["section"]) if match else None
-        if section is None or not section.model.objects.filter(
+        if match is None or section is None or not section.model.objects.filter(
                 workshop=member.workshop, pk=match["pk"]).exists():
             raise ValidationError("That item is not on this board.")
     room.spotlight = target

@@ -44,8 +44,9 @@ def tally(vote: Vote) -> list[dict[str, Any]]:
     """Recipes by dots, most first; ties share a rank."""
     counts = Counter(vote.dots.values_list("recipe_id", flat=True))
     recipes = Recipe.objects.filter(workshop_id=vote.workshop_id).order_by("position", "pk")
-    rows = sorted(({"recipe_id": r.pk, "title": r.title, "dots": counts.get(r.pk, 0)}
-                   for r in recipes), key=lambda row: -row["dots"])
+    rows: list[dict[str, Any]] = sorted(
+        ({"recipe_id": r.pk, "title": r.title, "dots": counts.get(r.pk, 0)} for r in recipes),
+        key=lambda row: -row["dots"])
     rank, previous = 0, None
     for index, row in enumerate(rows, start=1):
         if row["dots"] != previous:

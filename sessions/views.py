@@ -32,12 +32,12 @@ BAD_LINK = ("This link doesn't work: it is wrong, or the facilitator has replace
 
 def links_context(request: HttpRequest, member: Membership) -> dict:
     sessions = list(member.workshop.sessions.prefetch_related("participants"))
-    for session in sessions:
-        session.join_url = request.build_absolute_uri(reverse("join", args=[session.join_token]))
-        session.observer_url = request.build_absolute_uri(
-            reverse("join", args=[session.observer_token]))
+    links = [(session,
+              request.build_absolute_uri(reverse("join", args=[session.join_token])),
+              request.build_absolute_uri(reverse("join", args=[session.observer_token])))
+             for session in sessions]
     return {"workshop": member.workshop, "member": member, "sessions": sessions,
-            "form": SessionForm()}
+            "links": links, "form": SessionForm()}
 
 
 @board_view(FACILITATE)

@@ -61,7 +61,7 @@ def board_context(member: Membership) -> dict[str, Any]:
             for key in keys if key in LISTS
         ]
         specials = (phase.section,) if phase.section in ("north_star", "roadmap") else ()
-        lock_keys = [*specials, *(entry["section"].key for entry in lists)]
+        lock_keys = [*specials, *(LISTS[key].key for key in keys if key in LISTS)]
         blocks.append({"phase": phase, "lists": lists, "lock_keys": lock_keys})
     return {
         "workshop": workshop,

@@ -21,7 +21,7 @@ from sessions.room import Locked
 
 from . import services
 from .forms import GateOverrideForm, NorthStarForm, PhaseForm, RoadmapForm, SignupForm, WorkshopForm
-from .models import AgendaPhase, Recipe
+from .models import AgendaPhase, Recipe, Workshop
 from .sections import Section, get_section
 from .selectors import board_context, roadmap_context, viewer_for
 
@@ -69,7 +69,7 @@ def posted_version(request: HttpRequest) -> int:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    workshops = request.user.workshops.all()
+    workshops = Workshop.objects.filter(owner_id=request.user.pk)
     return render(request, "home.html", {"workshops": workshops, "form": WorkshopForm()})
 
 
@@ -88,7 +88,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 def workshop_new(request: HttpRequest) -> HttpResponse:
     form = WorkshopForm(request.POST)
     if not form.is_valid():
-        workshops = request.user.workshops.all()
+        workshops = Workshop.objects.filter(owner_id=request.user.pk)
         return render(request, "home.html", {"workshops": workshops, "form": form}, status=422)
     workshop = services.create_workshop(request.user, **form.cleaned_data)
     messages.success(request, "Workshop created. Fill in the board, then start a session.")
@@ -119,8 +119,8 @@ def render_form(request: HttpRequest, member: Membership, form, action: str, *, 
 
 @require_POST
 @board_view(EDIT)
-def item_add(request: HttpRequest, member: Membership, section: str) -> HttpResponse:
-    section = get_section(section)
+def item_add(request: HttpRequest, member: Membership, key: str) -> HttpResponse:
+    section = get_section(key)
     form = section.form(request.POST, workshop=member.workshop, prefix=f"add-{section.key}")
     if not form.is_valid():
         response = render(request, "board/_add_form.html",
@@ -132,18 +132,18 @@ def item_add(request: HttpRequest, member: Membership, section: str) -> HttpResp
 
 @require_http_methods(["GET"])
 @board_view(VIEW)
-def item_detail(request: HttpRequest, member: Membership, section: str,
+def item_detail(request: HttpRequest, member: Membership, key: str,
                 item_id: int) -> HttpResponse:
-    section = get_section(section)
+    section = get_section(key)
     item = section.items(member.workshop.pk).get(pk=item_id)
     return render_item(request, member, section, item)
 
 
 @require_http_methods(["GET", "POST"])
 @board_view(EDIT)
-def item_edit(request: HttpRequest, member: Membership, section: str,
+def item_edit(request: HttpRequest, member: Membership, key: str,
               item_id: int) -> HttpResponse:
-    section = get_section(section)
+    section = get_section(key)
     item = section.items(member.workshop.pk).get(pk=item_id)
     prefix = f"{section.key}-{item_id}"
     edit = {"action": request.path, "item": item, "dom_id": f"{section.key}-{item_id}",
@@ -173,20 +173,20 @@ def item_edit(request: HttpRequest, member: Membership, section: str,
 
 @require_POST
 @board_view(EDIT)
-def item_move(request: HttpRequest, member: Membership, section: str,
+def item_move(request: HttpRequest, member: Membership, key: str,
               item_id: int) -> HttpResponse:
     if request.POST.get("direction") not in ("up", "down"):
         return HttpResponseBadRequest("direction must be up or down")
     offset = -1 if request.POST["direction"] == "up" else 1
-    services.move_item(member, get_section(section), item_id, offset)
+    services.move_item(member, get_section(key), item_id, offset)
     return HttpResponse(status=204)  # the broadcast redraws the list on every page
 
 
 @require_POST
 @board_view(EDIT)
-def item_delete(request: HttpRequest, member: Membership, section: str,
+def item_delete(request: HttpRequest, member: Membership, key: str,
                 item_id: int) -> HttpResponse:
-    services.delete_item(member, get_section(section), item_id)
+    services.delete_item(member, get_section(key), item_id)
     return HttpResponse("")
 
 
@@ -272,7 +272,7 @@ def gate_override(request: HttpRequest, member: Membership, item_id: int) -> Htt
     form = GateOverrideForm(request.POST)
     if not form.is_valid():
         response = render_roadmap_card(request, member, item_id, status=422)
-        return with_error(response, form.errors["reason"][0])
+        return with_error(response, str(form.errors["reason"][0]))
     services.override_gate(member, item_id, form.cleaned_data["reason"])
     return render_roadmap_card(request, member, item_id)
 
@@ -291,7 +291,7 @@ def phase_edit(request: HttpRequest, member: Membership, phase_id: int) -> HttpR
     form = PhaseForm(request.POST, instance=phase)
     if not form.is_valid():
         first = next(iter(form.errors.values()))[0]
-        return with_error(render_agenda(request, member, status=422), first)
+        return with_error(render_agenda(request, member, status=422), str(first))
     services.update_phase(member, phase_id, form.cleaned_data["minutes"],
                           form.cleaned_data["skipped"])
     return render_agenda(request, member)

@@ -27,11 +27,10 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from workshop.choices import Quadrant
 from workshop.event_kinds import REGIONS, Kind, touches
 from workshop.models import BoardEvent, Workshop
 from workshop.sections import LISTS
-from workshop.selectors import roadmap_lanes
+from workshop.selectors import fragment_context, quadrants, roadmap_lanes
 
 from .models import Room
 from .presence import presence_op
@@ -138,7 +137,7 @@ class Renderer:
         return target.kind in ("item", "list") and target.name in self.room.anonymous_sections
 
     def context(self, viewer: Viewer, **extra: Any) -> dict[str, Any]:
-        return {"workshop": self.workshop, "viewer": viewer, "room": self.room, **extra}
+        return fragment_context(self.workshop, viewer, self.room, **extra)
 
     def recipes(self) -> list:
         if self._recipes is None:
@@ -231,10 +230,8 @@ class Renderer:
                                                   self.votes()["dots_by_recipe"]))
 
     def region_prioritize(self, viewer: Viewer) -> dict[str, Any]:
-        recipes = self.recipes()
-        quadrants = [(q, [r for r in recipes if r.quadrant == q]) for q in Quadrant]
         return self._region("prioritize-board", "sections/prioritize.html", viewer,
-                            quadrants=quadrants)
+                            quadrants=quadrants(self.recipes()))
 
     def region_agenda(self, viewer: Viewer) -> dict[str, Any]:
         phases = list(self.workshop.phases.all())

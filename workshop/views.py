@@ -23,7 +23,7 @@ from . import services
 from .forms import GateOverrideForm, NorthStarForm, PhaseForm, RoadmapForm, SignupForm, WorkshopForm
 from .models import AgendaPhase, Recipe, Workshop
 from .sections import Section, get_section
-from .selectors import board_context, roadmap_context, viewer_for
+from .selectors import board_context, member_context, roadmap_context
 
 
 def board_view(need: str) -> Callable:
@@ -46,13 +46,6 @@ def board_view(need: str) -> Callable:
         return wrapper
 
     return decorate
-
-
-def board_ctx(member: Membership, **extra) -> dict:
-    """What every fragment of the board is rendered with, for this person."""
-    viewer, room = viewer_for(member)
-    return {"workshop": member.workshop, "member": member, "viewer": viewer, "room": room,
-            **extra}
 
 
 def with_error(response: HttpResponse, message: str) -> HttpResponse:
@@ -104,7 +97,7 @@ def board(request: HttpRequest, member: Membership) -> HttpResponse:
 
 def render_item(request: HttpRequest, member: Membership, section: Section, item,
                 status: int = 200) -> HttpResponse:
-    context = board_ctx(member, item=item, section=section)
+    context = member_context(member, item=item, section=section)
     return render(request, section.item_template, context, status=status)
 
 
@@ -112,7 +105,7 @@ def render_form(request: HttpRequest, member: Membership, form, action: str, *, 
                 status: int = 200, conflict_html: str = "", cancel_url: str = "",
                 dom_id: str = "") -> HttpResponse:
     """The edit form of one item; Cancel fetches the item's card again."""
-    return render(request, "board/item_form.html", board_ctx(
+    return render(request, "board/item_form.html", member_context(
         member, form=form, action=action, item=item, conflict_html=conflict_html,
         cancel_url=cancel_url or action, dom_id=dom_id), status=status)
 
@@ -124,7 +117,7 @@ def item_add(request: HttpRequest, member: Membership, key: str) -> HttpResponse
     form = section.form(request.POST, workshop=member.workshop, prefix=f"add-{section.key}")
     if not form.is_valid():
         response = render(request, "board/_add_form.html",
-                          board_ctx(member, add_form=form, section=section), status=422)
+                          member_context(member, add_form=form, section=section), status=422)
         return reswap(retarget(response, f"#add-{section.key}"), "outerHTML")
     item = services.add_item(member, section, form.cleaned_data)
     return render_item(request, member, section, item, status=201)
@@ -161,7 +154,7 @@ def item_edit(request: HttpRequest, member: Membership, key: str,
         # Keep the person's draft and show what was saved meanwhile, so they can merge.
         # The form now carries the saved version: sending it again replaces it knowingly.
         current = section.items(member.workshop.pk).get(pk=item_id)
-        theirs = render_to_string(section.item_template, board_ctx(
+        theirs = render_to_string(section.item_template, member_context(
             member, item=current, section=section, readonly=True), request=request)
         draft = section.form(request.POST, instance=current, workshop=member.workshop,
                              prefix=prefix)
@@ -198,7 +191,7 @@ def north_star(request: HttpRequest, member: Membership) -> HttpResponse:
     current = member.workshop.north_star
     if request.method == "GET" and request.GET.get("edit") is None:
         return render(request, "sections/north_star.html#item",
-                      board_ctx(member, north_star=current))
+                      member_context(member, north_star=current))
     member.require(EDIT)
     if request.method == "GET":
         return render_form(request, member, NorthStarForm(instance=current,
@@ -213,13 +206,14 @@ def north_star(request: HttpRequest, member: Membership) -> HttpResponse:
     try:
         saved = services.update_north_star(member, form.cleaned_data, posted_version(request))
     except services.ConflictError as conflict:
-        theirs = render_to_string("sections/north_star.html#item", board_ctx(
+        theirs = render_to_string("sections/north_star.html#item", member_context(
             member, north_star=conflict.current, readonly=True), request=request)
         draft = NorthStarForm(request.POST, instance=conflict.current, workshop=member.workshop,
                               prefix="north-star")
         return render_form(request, member, draft, request.path, item=conflict.current,
                            status=409, conflict_html=theirs, dom_id="north-star")
-    return render(request, "sections/north_star.html#item", board_ctx(member, north_star=saved))
+    return render(request, "sections/north_star.html#item",
+                  member_context(member, north_star=saved))
 
 
 # The roadmap ----------------------------------------------------------------
@@ -227,7 +221,7 @@ def north_star(request: HttpRequest, member: Membership) -> HttpResponse:
 def render_roadmap_card(request: HttpRequest, member: Membership, recipe_id: int,
                         status: int = 200) -> HttpResponse:
     recipe = get_section("recipes").items(member.workshop.pk).get(pk=recipe_id)
-    return render(request, "sections/roadmap.html#card", board_ctx(member, recipe=recipe),
+    return render(request, "sections/roadmap.html#card", member_context(member, recipe=recipe),
                   status=status)
 
 
@@ -281,7 +275,7 @@ def gate_override(request: HttpRequest, member: Membership, item_id: int) -> Htt
 
 def render_agenda(request: HttpRequest, member: Membership, status: int = 200) -> HttpResponse:
     return render(request, "board.html#agenda",
-                  board_ctx(member, phases=list(member.workshop.phases.all())), status=status)
+                  member_context(member, phases=list(member.workshop.phases.all())), status=status)
 
 
 @require_POST

@@ -34,7 +34,7 @@ def check_unlocked(member: Membership, section: str) -> None:
     write (they locked it to lead a discussion, not to stop themselves)."""
     if member.is_facilitator:
         return
-    room = room_for(member.workshop.pk)
+    room = room_for(member.workshop)
     if room.board_locked:
         raise Locked("The facilitator has locked the board for now. Your text is kept: "
                      "save it again when the board is unlocked.")
@@ -44,9 +44,14 @@ def check_unlocked(member: Membership, section: str) -> None:
 
 
 def _room(member: Membership) -> Room:
+    """The room, locked for this write; what the rest of the request reads is this row."""
     member.require(FACILITATE)
-    room_for(member.workshop.pk)
-    return Room.objects.select_for_update().get(workshop_id=member.workshop.pk)
+    room = Room.objects.select_for_update().filter(workshop_id=member.workshop.pk).first()
+    if room is None:
+        room_for(member.workshop)
+        room = Room.objects.select_for_update().get(workshop_id=member.workshop.pk)
+    member.workshop.room = room
+    return room
 
 
 def _save(member: Membership, room: Room, kind: Kind, fields: list[str]) -> Room:

@@ -14,8 +14,15 @@ from .access import Membership
 from .models import Dot, Room, Vote
 
 
-def room_for(workshop_id: int) -> Room:
-    return Room.objects.get_or_create(workshop_id=workshop_id)[0]
+def room_for(workshop: Workshop) -> Room:
+    """The workshop's room, read once per workshop instance (Django caches the reverse
+    one-to-one on it), so a request that checks a lock and renders reads it once."""
+    try:
+        return workshop.room
+    except Room.DoesNotExist:  # a workshop from before rooms existed
+        room = Room.objects.get_or_create(workshop=workshop)[0]
+        workshop.room = room
+        return room
 
 
 def room_state(room: Room) -> dict[str, Any]:

@@ -220,6 +220,6 @@ def live_fragment(request: HttpRequest, member: Membership) -> HttpResponse:
     target = Target.parse(request.GET.get("t", ""))
     if target is None:
         return HttpResponseBadRequest("There is no such part of the board.")
-    anonymous = room_for(member.workshop.pk).anonymous_sections
+    anonymous = room_for(member.workshop).anonymous_sections
     viewer = Viewer.for_audience(FACILITATORS if member.is_facilitator else ROOM, anonymous)
     return JsonResponse({"ops": fetched_op(member.workshop, target, viewer)})

@@ -47,7 +47,7 @@ def member_context(member: Membership, **extra: Any) -> dict[str, Any]:
 
 
 def viewer_for(member: Membership) -> tuple[Viewer, Room]:
-    room = room_for(member.workshop.pk)
+    room = room_for(member.workshop)
     return Viewer.for_member(member, room), room
 
 

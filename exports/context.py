@@ -293,7 +293,7 @@ def _risk_label(risks: list[Risk]) -> str:
 def _priority(recipe: Recipe, votes: dict[int, int]) -> tuple:
     return (
         -votes.get(recipe.pk, 0),
-        QUADRANT_ORDER.index(recipe.quadrant),
+        QUADRANT_ORDER.index(Quadrant(recipe.quadrant)),
         -recipe.impact,
         recipe.effort,
         recipe.position,
@@ -482,7 +482,7 @@ def build_roadmap(workshop: Workshop) -> Roadmap:
         recipes=rows,
         lanes=lanes,
         unplanned=[row for row in rows if not row.phase],
-        voting=bool(votes) and any(votes.values()),
+        voting=bool(votes) and any((votes or {}).values()),
         data_sources=source_rows,
         risks=risk_rows,
         stakeholders=[

@@ -84,7 +84,7 @@ def section_csv(workshop: Workshop, key: str, hide_authors: bool) -> bytes:
 def north_star_csv(workshop: Workshop, hide_authors: bool) -> bytes:
     north_star = NorthStar.objects.get(workshop=workshop)
     fields = [
-        NorthStar._meta.get_field(name) for name in schema.NORTH_STAR_FIELDS if name != "position"
+        schema.field_of(NorthStar, name) for name in schema.NORTH_STAR_FIELDS if name != "position"
     ]
     row = [_cell(field, north_star) for field in fields]
     if hide_authors:

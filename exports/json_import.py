@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from workshop.methods import all_methods
-from workshop.models import AgendaPhase, NorthStar, Workshop
+from workshop.models import AgendaPhase, BoardItem, NorthStar, Workshop
 
 from . import schema
 
@@ -44,7 +44,7 @@ class Row:
     """One item to create: its model instance and the refs its relations point to."""
 
     ref: str
-    item: models.Model
+    item: BoardItem
     links: dict[str, Any] = field(default_factory=dict)  # field name -> ref or [refs]
 
 
@@ -129,22 +129,12 @@ class _Checker:
             self.problem(where, f"must be {_TYPE_NAMES[expected]}, not {_type_name(raw)}.")
             return None
         if kind == "JSONField":
-            if not all(isinstance(each, str) for each in raw):
+            if not isinstance(raw, list) or not all(isinstance(each, str) for each in raw):
                 self.problem(where, "must be a list of texts.")
                 return None
             return raw
-        if kind == "DateTimeField":
-            moment = parse_datetime(raw)
-            if moment is None:
-                self.problem(where, f"is not a date and time (ISO 8601): {raw[:40]!r}.")
-                return None
-            return moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
-        if kind == "DateField":
-            try:
-                return date.fromisoformat(raw)
-            except ValueError:
-                self.problem(where, f"is not a date (YYYY-MM-DD): {raw[:40]!r}.")
-                return None
+        if kind in ("DateTimeField", "DateField"):
+            return self.moment(where, kind, raw)
         if isinstance(raw, str) and "\x00" in raw:
             self.problem(where, "contains a NUL character, which no text field can hold.")
             return None
@@ -161,13 +151,30 @@ class _Checker:
             self.problem(where, " ".join(error.messages))
             return None
 
+    def moment(self, where: str, kind: str, raw: Any) -> Any:
+        """A date or a date and time, from ISO 8601 text."""
+        if not isinstance(raw, str):
+            self.problem(where, f"must be text, not {_type_name(raw)}.")
+            return None
+        if kind == "DateTimeField":
+            moment = parse_datetime(raw)
+            if moment is None:
+                self.problem(where, f"is not a date and time (ISO 8601): {raw[:40]!r}.")
+                return None
+            return moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            self.problem(where, f"is not a date (YYYY-MM-DD): {raw[:40]!r}.")
+            return None
+
     def fields(
         self,
         where: str,
         model: type[models.Model],
         names: list[str],
         data: Any,
-        extra: set[str] = frozenset(),
+        extra: frozenset[str] = frozenset(),
     ) -> dict[str, Any]:
         """The checked values of one object's fields; missing ones take the default."""
         if not isinstance(data, dict):
@@ -178,7 +185,7 @@ class _Checker:
             self.problem(where, f"has fields Attune does not know: {', '.join(unknown[:8])}.")
         values = {}
         for name in names:
-            model_field = model._meta.get_field(name)
+            model_field = schema.field_of(model, name)
             if name in data:
                 values[name] = self.value(f"{where}.{name}", model_field, data[name])
             elif model_field.has_default() or model_field.blank:
@@ -259,7 +266,7 @@ class _Checker:
         for index, entry in enumerate(raw):
             where = f"{spec.key}[{index}]"
             values = self.fields(
-                where, spec.model, plain, entry, extra={"ref", *links, *schema.TIMES}
+                where, spec.model, plain, entry, extra=frozenset({"ref", *links, *schema.TIMES})
             )
             if not isinstance(entry, dict):
                 continue

@@ -79,10 +79,9 @@ def _recipe(recipe: RecipeRow) -> list[str]:
     return lines + [""]
 
 
-def render(roadmap: Roadmap) -> str:
-    r = roadmap
+def _title(r: Roadmap) -> list[str]:
     organisation = f" · {esc(r.organisation)}" if r.organisation else ""
-    out: list[str] = [
+    return [
         f"# {esc(r.title)}",
         "",
         f"*Personalization roadmap*{organisation}"
@@ -90,7 +89,10 @@ def render(roadmap: Roadmap) -> str:
         "",
     ]
 
-    # 1. Cover: North Star and the people.
+
+def _cover(r: Roadmap) -> list[str]:
+    """Cover: North Star and the people."""
+    out: list[str] = []
     out += ["## North Star", ""]
     if r.scope_level:
         out += [f"**Scope:** {esc(r.scope_level)} level", ""]
@@ -108,8 +110,12 @@ def render(roadmap: Roadmap) -> str:
     for group in r.attendees:
         out.append(f"- **{esc(group.function)}:** {', '.join(esc(n) for n in group.names)}")
     out += [f"- **Method:** {esc(r.method_title)}", ""]
+    return out
 
-    # 2. Executive summary.
+
+def _summary(r: Roadmap) -> list[str]:
+    """Executive summary."""
+    out: list[str] = []
     out += ["## Executive summary", ""]
     if r.objective:
         out += [paragraph(r.objective), ""]
@@ -136,8 +142,12 @@ def render(roadmap: Roadmap) -> str:
     out += ["### Key decisions", ""]
     out += [f"- **{esc(d.decision)}**" for d in r.decisions[:4]] or ["*No decisions recorded.*"]
     out.append("")
+    return out
 
-    # 3. Goals.
+
+def _goals(r: Roadmap) -> list[str]:
+    """Goals."""
+    out: list[str] = []
     out += ["## Goals and success metrics", ""]
     if r.goals:
         out += table(
@@ -155,8 +165,12 @@ def render(roadmap: Roadmap) -> str:
         )
     else:
         out += ["*No goals recorded.*", ""]
+    return out
 
-    # 4. Prioritization.
+
+def _prioritization(r: Roadmap) -> list[str]:
+    """Prioritization."""
+    out: list[str] = []
     out += ["## Prioritization matrix", "", esc(r.priority_rule), ""]
     if r.recipes:
         head = ["#", "Recipe", "Impact", "Effort", "Quadrant", "Phase"]
@@ -183,8 +197,12 @@ def render(roadmap: Roadmap) -> str:
         out += table(["Recipe", "Votes"], ([cell(x.title), str(x.votes)] for x in r.voted_recipes))
     else:
         out += ["No votes recorded.", ""]
+    return out
 
-    # 5. Roadmap.
+
+def _roadmap(r: Roadmap) -> list[str]:
+    """Roadmap."""
+    out: list[str] = []
     out += ["## Phased roadmap", ""]
     for lane in r.lanes:
         out += [f"### {lane.label}", ""]
@@ -196,8 +214,12 @@ def render(roadmap: Roadmap) -> str:
         out += ["### Not placed yet", ""]
         for recipe in r.unplanned:
             out += _recipe(recipe)
+    return out
 
-    # 6. Data readiness.
+
+def _data_readiness(r: Roadmap) -> list[str]:
+    """Data readiness."""
+    out: list[str] = []
     out += ["## Data readiness", ""]
     if r.data_sources:
         dims = [label for label, _, _ in r.data_sources[0].assessment]
@@ -228,8 +250,12 @@ def render(roadmap: Roadmap) -> str:
                 out.append("")
     else:
         out += ["*No data sources assessed.*", ""]
+    return out
 
-    # 7. Ethics register.
+
+def _ethics(r: Roadmap) -> list[str]:
+    """Ethics register."""
+    out: list[str] = []
     out += ["## Ethics and bias register", ""]
     if r.risks:
         out += table(
@@ -259,8 +285,11 @@ def render(roadmap: Roadmap) -> str:
         )
     else:
         out += ["*No risks recorded.*", ""]
+    return out
 
-    # 8. Stakeholders, decisions, action items, parking lot.
+
+def _stakeholders(r: Roadmap) -> list[str]:
+    out: list[str] = []
     out += ["## Stakeholders", ""]
     if r.stakeholders:
         out += table(
@@ -278,20 +307,44 @@ def render(roadmap: Roadmap) -> str:
         )
     else:
         out += ["*No stakeholders recorded.*", ""]
+    return out
+
+
+def _decisions(r: Roadmap) -> list[str]:
+    out: list[str] = []
     out += ["## Decisions", ""]
     for number, d in enumerate(r.decisions, start=1):
         out.append(
             f"{number}. **{esc(d.decision)}**" + (f" — {cell(d.rationale)}" if d.rationale else "")
         )
     out += [""] if r.decisions else ["*No decisions recorded.*", ""]
+    return out
+
+
+def _action_items(r: Roadmap) -> list[str]:
+    out: list[str] = []
     out += ["## Action items", ""]
     for a in r.action_items:
         due = f", due {a.due_date.isoformat()}" if a.due_date else ""
         owner = f" — {esc(a.owner)}" if a.owner else ""
         out.append(f"- [{'x' if a.done else ' '}] {cell(a.action)}{owner}{due}")
     out += [""] if r.action_items else ["*No action items.*", ""]
+    return out
+
+
+def _parking_lot(r: Roadmap) -> list[str]:
+    out: list[str] = []
     out += ["## Parking lot", ""]
     for q in r.parking_lot:
         out.append(f"- **{esc(q.question)}**" + (f" — {cell(q.notes)}" if q.notes else ""))
     out += [""] if r.parking_lot else ["*Nothing parked.*", ""]
-    return "\n".join(out)
+    return out
+
+
+# The document's sections, in order: the PDF's structure.
+SECTIONS = (_title, _cover, _summary, _goals, _prioritization, _roadmap, _data_readiness,
+            _ethics, _stakeholders, _decisions, _action_items, _parking_lot)
+
+
+def render(roadmap: Roadmap) -> str:
+    return "\n".join(line for section in SECTIONS for line in section(roadmap))

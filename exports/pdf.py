@@ -74,7 +74,7 @@ class Rendered:
 @cache
 def bundled_assets() -> dict[str, str]:
     """URL -> file for every file under static/exports and static/fonts."""
-    assets = {}
+    assets: dict[str, str] = {}
     for finder in finders.get_finders():
         for path, storage in finder.list([]):
             path = path.replace("\\", "/")
@@ -131,7 +131,7 @@ def print_html(roadmap: Roadmap) -> str:
 
 
 @cache
-def _processes() -> multiprocessing.context.BaseContext:
+def _processes() -> Any:
     # A fork server forks each render from a clean, single-threaded, preloaded process:
     # fast to start, and safe to use from daphne's threads (plain fork is not).
     # The server reads these once, when it starts (see exports.pdf_preload).

@@ -55,6 +55,13 @@ class ListSpec:
         }
 
 
+def field_of(model: type[models.Model], name: str) -> models.Field:
+    """A model's own field by name (never a reverse relation, which has no column)."""
+    found = model._meta.get_field(name)
+    assert isinstance(found, models.Field), (model, name)
+    return found
+
+
 def content_fields(model: type[models.Model]) -> list[models.Field]:
     concrete = [f for f in model._meta.get_fields() if f.concrete and not f.auto_created]
     return [f for f in concrete if f.name not in SKIPPED and not f.one_to_many]
@@ -73,7 +80,7 @@ LISTS = [
     ListSpec("parking_lot", ParkingLotItem, "parking-lot"),
 ]
 BY_KEY = {spec.key: spec for spec in LISTS}
-TARGETS = {spec.model: spec.key for spec in LISTS}
+TARGETS: dict[type[models.Model] | None, str] = {spec.model: spec.key for spec in LISTS}
 
 WORKSHOP_FIELDS = ("title", "organisation", "method")
 AGENDA_FIELDS = [f.name for f in content_fields(AgendaPhase)]

@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import models, transaction
 
 from sessions.access import FACILITATE, Membership
-from workshop.events import Kind, record_event
+from workshop.event_kinds import Kind
+from workshop.events import record_event
 from workshop.models import SHORT, AgendaPhase, NorthStar, Workshop
 from workshop.services import create_workshop
 
@@ -60,8 +61,9 @@ def _create_lists(workshop: Workshop, plan: Plan) -> None:
         for row in rows:
             created[(spec.key, row.ref)] = row.item
         for name in many:
-            field = spec.model._meta.get_field(name)
-            through = field.remote_field.through
+            field = schema.field_of(spec.model, name)
+            assert isinstance(field, models.ManyToManyField)
+            through: Any = field.remote_field.through
             source, target_name = field.m2m_field_name(), field.m2m_reverse_field_name()
             target = spec.links[name]
             through.objects.bulk_create(
@@ -75,7 +77,7 @@ def _create_lists(workshop: Workshop, plan: Plan) -> None:
 
 @transaction.atomic
 def import_workshop(
-    owner: Any, data: Any, *, title: str | None = None, kind: str = Kind.WORKSHOP_IMPORTED
+    owner: Any, data: Any, *, title: str | None = None, kind: Kind = Kind.WORKSHOP_IMPORTED
 ) -> Workshop:
     """A new workshop owned by `owner` from an export's data; ImportRefused if invalid."""
     plan = check(data)

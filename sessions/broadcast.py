@@ -11,7 +11,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from workshop.events import touches
+from workshop.event_kinds import touches
 from workshop.models import BoardEvent
 
 from .fragments import event_frames

@@ -23,21 +23,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from workshop.choices import Quadrant
-from workshop.events import REGIONS, Kind, touches
-from workshop.models import BoardEvent, Workshop
+from workshop.event_kinds import REGIONS, Kind, touches
+from workshop.models import BoardEvent, NorthStar, Workshop
 from workshop.sections import LISTS
-from workshop.selectors import roadmap_lanes
+from workshop.selectors import fragment_context, quadrants, roadmap_lanes
 
 from .models import Room
 from .presence import presence_op
-from .room import room_state
+from .selectors import room_for, room_state, vote_context
 from .viewer import AUDIENCES, ROOM, Viewer
-from .voting import vote_context
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +137,7 @@ class Renderer:
         return target.kind in ("item", "list") and target.name in self.room.anonymous_sections
 
     def context(self, viewer: Viewer, **extra: Any) -> dict[str, Any]:
-        return {"workshop": self.workshop, "viewer": viewer, "room": self.room, **extra}
+        return fragment_context(self.workshop, viewer, self.room, **extra)
 
     def recipes(self) -> list:
         if self._recipes is None:
@@ -163,7 +161,7 @@ class Renderer:
         target that fails to render is logged and left for the page to fetch."""
         try:
             if target.kind == "list":
-                ops = self.list(target.name, viewer)
+                ops = self.whole_list(target.name, viewer)
             elif target.kind == "order":
                 ops = [self.order(target.name)]
             elif target.kind == "item":
@@ -183,19 +181,22 @@ class Renderer:
 
     def item(self, key: str, pk: int, viewer: Viewer) -> dict[str, Any]:
         section = LISTS[key]
-        item = section.items(self.workshop.pk).filter(pk=pk).first()
+        # Where it goes, so a page that missed it puts it in the same place as the others.
+        before = (section.model.objects.filter(workshop_id=OuterRef("workshop_id"))
+                  .filter(Q(position__lt=OuterRef("position"))
+                          | Q(position=OuterRef("position"), pk__lt=OuterRef("pk")))
+                  .order_by("-position", "-pk").values("pk")[:1])
+        item = (section.items(self.workshop.pk).filter(pk=pk)
+                .annotate(previous_pk=Subquery(before)).first())
         dom_id = f"{key}-{pk}"
         if item is None:
             return {"op": "remove", "id": dom_id}
-        # Where it goes, so a page that missed it puts it in the same place as the others.
-        previous = (section.model.objects.filter(workshop_id=self.workshop.pk)
-                    .filter(Q(position__lt=item.position) | Q(position=item.position, pk__lt=pk))
-                    .order_by("-position", "-pk").values_list("pk", flat=True).first())
+        previous = item.previous_pk
         return {"op": "upsert", "id": dom_id, "list": f"list-{key}",
                 "html": self._item_html(key, item, viewer),
                 "after": f"{key}-{previous}" if previous else None}
 
-    def list(self, key: str, viewer: Viewer) -> list[dict[str, Any]]:
+    def whole_list(self, key: str, viewer: Viewer) -> list[dict[str, Any]]:
         """Every item of a list, one operation each, then the list's order."""
         ops, previous = [], None
         items = self.items_of(key)
@@ -221,8 +222,7 @@ class Renderer:
         return {"op": "replace", "id": dom_id, "html": html}
 
     def region_north_star(self, viewer: Viewer) -> dict[str, Any]:
-        north_star = self.workshop.north_star
-        north_star.refresh_from_db()
+        north_star = NorthStar.objects.get(workshop_id=self.workshop.pk)
         return self._region("north-star", "sections/north_star.html#item", viewer,
                             north_star=north_star)
 
@@ -232,10 +232,8 @@ class Renderer:
                                                   self.votes()["dots_by_recipe"]))
 
     def region_prioritize(self, viewer: Viewer) -> dict[str, Any]:
-        recipes = self.recipes()
-        quadrants = [(q, [r for r in recipes if r.quadrant == q]) for q in Quadrant]
         return self._region("prioritize-board", "sections/prioritize.html", viewer,
-                            quadrants=quadrants)
+                            quadrants=quadrants(self.recipes()))
 
     def region_agenda(self, viewer: Viewer) -> dict[str, Any]:
         phases = list(self.workshop.phases.all())
@@ -244,7 +242,6 @@ class Renderer:
         return op
 
     def region_room(self, viewer: Viewer) -> dict[str, Any]:
-        self.room.refresh_from_db()
         op = self._region("room-bar", "live/room_bar.html", viewer,
                           phases=list(self.workshop.phases.all()))
         op["state"] = room_state(self.room)
@@ -312,8 +309,8 @@ def render(workshop: Workshop, targets: Iterable[Target], *, version: int, kind:
            events: Iterable[BoardEvent] = ()) -> dict[str, list[str]]:
     """The encoded frames of these targets for each audience. What the audiences see
     alike is rendered once; only what differs is rendered per audience."""
-    room = Room.objects.select_related("current_phase").get_or_create(workshop=workshop)[0]
-    renderer = Renderer(workshop, room)
+    renderer = Renderer(workshop, room_for(workshop))
+    room = renderer.room
     targets = _in_order(targets)
     audiences = list(audiences)
     shared = {t: renderer.ops(t, Viewer.for_audience(ROOM, room.anonymous_sections))
@@ -330,9 +327,14 @@ def render(workshop: Workshop, targets: Iterable[Target], *, version: int, kind:
     return result
 
 
+def _with_room(workshop_id: int) -> Workshop:
+    """The workshop with its room and the room's phase, in one query."""
+    return Workshop.objects.select_related("room", "room__current_phase").get(pk=workshop_id)
+
+
 def event_frames(event: BoardEvent) -> dict[str, list[str]]:
     """The frames one committed event sends to each audience."""
-    workshop = Workshop.objects.get(pk=event.workshop_id)
+    workshop = _with_room(event.workshop_id)
     targets = targets_for(event)
     return render(workshop, whole_board() if targets is None else targets,
                   version=event.version, kind="event", events=[event])
@@ -341,7 +343,7 @@ def event_frames(event: BoardEvent) -> dict[str, list[str]]:
 def catch_up(workshop_id: int, since: int | None, audience: str) -> list[str]:
     """Bring a (re)connecting page up to date from the board version it last applied:
     what the missed events touched, or the whole board after a long absence."""
-    workshop = Workshop.objects.get(pk=workshop_id)
+    workshop = _with_room(workshop_id)
     version = workshop.version  # read first: later events then re-apply, never get lost
     targets: set[Target] | None = None
     if since is not None and since <= version and version - since <= MAX_REPLAY:
@@ -362,10 +364,9 @@ def catch_up(workshop_id: int, since: int | None, audience: str) -> list[str]:
 
 def fetched_op(workshop: Workshop, target: Target, viewer: Viewer) -> list[dict[str, Any]]:
     """What a fetch op's URL answers: the target's operations, whatever their size."""
-    room = Room.objects.get_or_create(workshop=workshop)[0]
-    renderer = Renderer(workshop, room)
+    renderer = Renderer(workshop, room_for(workshop))
     if target.kind == "list":
-        return renderer.list(target.name, viewer)
+        return renderer.whole_list(target.name, viewer)
     if target.kind == "order":
         return [renderer.order(target.name)]
     if target.kind == "item":

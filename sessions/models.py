@@ -107,9 +107,6 @@ class Room(models.Model):
     def __str__(self) -> str:
         return f"Room of {self.workshop}"
 
-    def is_locked(self, section: str) -> bool:
-        return self.board_locked or section in self.locked_sections
-
     @property
     def timer_running(self) -> bool:
         return self.timer_ends_at is not None

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from workshop.events import Kind, record_event
+from workshop.event_kinds import Kind
+from workshop.events import record_event
 from workshop.models import AgendaPhase
 from workshop.sections import LISTS
 
 from .access import FACILITATE, Membership
 from .models import Participant, Room
+from .selectors import room_for
 
 TIMER_ACTIONS = ("start", "pause", "add_minute", "reset")
 # Sections that can be locked: the lists plus the singletons and the roadmap.
@@ -28,16 +29,12 @@ class Locked(Exception):
     """A write to a part of the board the facilitator has locked."""
 
 
-def room_for(workshop_id: int) -> Room:
-    return Room.objects.get_or_create(workshop_id=workshop_id)[0]
-
-
 def check_unlocked(member: Membership, section: str) -> None:
     """Refuse a participant's write to a locked board or section; facilitators may still
     write (they locked it to lead a discussion, not to stop themselves)."""
     if member.is_facilitator:
         return
-    room = room_for(member.workshop.pk)
+    room = room_for(member.workshop)
     if room.board_locked:
         raise Locked("The facilitator has locked the board for now. Your text is kept: "
                      "save it again when the board is unlocked.")
@@ -47,9 +44,14 @@ def check_unlocked(member: Membership, section: str) -> None:
 
 
 def _room(member: Membership) -> Room:
+    """The room, locked for this write; what the rest of the request reads is this row."""
     member.require(FACILITATE)
-    room_for(member.workshop.pk)
-    return Room.objects.select_for_update().get(workshop_id=member.workshop.pk)
+    room = Room.objects.select_for_update().filter(workshop_id=member.workshop.pk).first()
+    if room is None:
+        room_for(member.workshop)
+        room = Room.objects.select_for_update().get(workshop_id=member.workshop.pk)
+    member.workshop.room = room
+    return room
 
 
 def _save(member: Membership, room: Room, kind: Kind, fields: list[str]) -> Room:
@@ -144,7 +146,7 @@ def set_spotlight(member: Membership, target: str) -> Room:
     if target:
         match = SPOTLIGHT.match(target)
         section = LISTS.get(match["section"]) if match else None
-        if section is None or not section.model.objects.filter(
+        if match is None or section is None or not section.model.objects.filter(
                 workshop=member.workshop, pk=match["pk"]).exists():
             raise ValidationError("That item is not on this board.")
     room.spotlight = target
@@ -164,21 +166,3 @@ def name_cofacilitator(member: Membership, participant_id: int, on: bool) -> Par
     person.save(update_fields=["is_cofacilitator"])
     record_event(member.workshop.pk, Kind.ROOM_COFACILITATOR, "sessions", person.pk, member.name)
     return person
-
-
-def room_state(room: Room) -> dict[str, Any]:
-    """What the page's script needs beyond HTML: where the room is and the timer."""
-    now = timezone.now()
-    return {
-        "phase": room.current_phase.key if room.current_phase else None,
-        "timer": {
-            "running": room.timer_running,
-            "ends_at": int(room.timer_ends_at.timestamp() * 1000) if room.timer_ends_at else None,
-            "remaining": room.seconds_left(now),
-            "server_now": int(now.timestamp() * 1000),
-        },
-        "board_locked": room.board_locked,
-        "locked_sections": room.locked_sections,
-        "anonymous_sections": room.anonymous_sections,
-        "spotlight": room.spotlight,
-    }

@@ -6,7 +6,8 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from workshop.events import Kind, record_event
+from workshop.event_kinds import Kind
+from workshop.events import record_event
 
 from .access import FACILITATE, Membership
 from .closecodes import LINK_ROTATED, REMOVED

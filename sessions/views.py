@@ -22,7 +22,8 @@ from .access import EDIT, FACILITATE, VIEW, Membership, find_membership, remembe
 from .forms import JoinForm, SessionForm
 from .fragments import Target, fetched_op
 from .models import Role
-from .room import room_for
+from .selectors import ballot as my_ballot
+from .selectors import room_for
 from .viewer import FACILITATORS, ROOM, Viewer
 
 BAD_LINK = ("This link doesn't work: it is wrong, or the facilitator has replaced it with a "
@@ -31,12 +32,12 @@ BAD_LINK = ("This link doesn't work: it is wrong, or the facilitator has replace
 
 def links_context(request: HttpRequest, member: Membership) -> dict:
     sessions = list(member.workshop.sessions.prefetch_related("participants"))
-    for session in sessions:
-        session.join_url = request.build_absolute_uri(reverse("join", args=[session.join_token]))
-        session.observer_url = request.build_absolute_uri(
-            reverse("join", args=[session.observer_token]))
+    links = [(session,
+              request.build_absolute_uri(reverse("join", args=[session.join_token])),
+              request.build_absolute_uri(reverse("join", args=[session.observer_token])))
+             for session in sessions]
     return {"workshop": member.workshop, "member": member, "sessions": sessions,
-            "form": SessionForm()}
+            "links": links, "form": SessionForm()}
 
 
 @board_view(FACILITATE)
@@ -205,7 +206,7 @@ def ballot(request: HttpRequest, member: Membership) -> HttpResponse:
         else:
             voting.cast_dot(member, recipe)
     return render(request, "live/ballot.html",
-                  {"workshop": member.workshop, "member": member, **voting.ballot(member)})
+                  {"workshop": member.workshop, "member": member, **my_ballot(member)})
 
 
 # The live board -----------------------------------------------------------------
@@ -219,6 +220,6 @@ def live_fragment(request: HttpRequest, member: Membership) -> HttpResponse:
     target = Target.parse(request.GET.get("t", ""))
     if target is None:
         return HttpResponseBadRequest("There is no such part of the board.")
-    anonymous = room_for(member.workshop.pk).anonymous_sections
+    anonymous = room_for(member.workshop).anonymous_sections
     viewer = Viewer.for_audience(FACILITATORS if member.is_facilitator else ROOM, anonymous)
     return JsonResponse({"ops": fetched_op(member.workshop, target, viewer)})

@@ -6,26 +6,21 @@ voted, each person sees only their own dots (in their own HTTP responses).
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import Any
-
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from workshop.events import Kind, record_event
-from workshop.models import Recipe, Workshop
+from workshop.event_kinds import Kind
+from workshop.events import record_event
+from workshop.models import Recipe
 
 from .access import EDIT, FACILITATE, Membership
 from .models import Dot, Vote
+from .selectors import open_vote_of, tally
 
 
 class NoDotsLeft(ValidationError):
     pass
-
-
-def open_vote_of(workshop_id: int) -> Vote | None:
-    return Vote.objects.filter(workshop_id=workshop_id, closed_at__isnull=True).first()
 
 
 @transaction.atomic
@@ -87,20 +82,6 @@ def retract_dot(member: Membership, recipe_id: int) -> Vote:
     return vote
 
 
-def tally(vote: Vote) -> list[dict[str, Any]]:
-    """Recipes by dots, most first; ties share a rank."""
-    counts = Counter(vote.dots.values_list("recipe_id", flat=True))
-    recipes = Recipe.objects.filter(workshop_id=vote.workshop_id).order_by("position", "pk")
-    rows = sorted(({"recipe_id": r.pk, "title": r.title, "dots": counts.get(r.pk, 0)}
-                   for r in recipes), key=lambda row: -row["dots"])
-    rank, previous = 0, None
-    for index, row in enumerate(rows, start=1):
-        if row["dots"] != previous:
-            rank, previous = index, row["dots"]
-        row["rank"] = rank
-    return rows
-
-
 @transaction.atomic
 def close_vote(member: Membership) -> Vote:
     """Close the vote, reveal the totals and store the ranking with the session."""
@@ -111,35 +92,3 @@ def close_vote(member: Membership) -> Vote:
     vote.save(update_fields=["results", "closed_at"])
     record_event(member.workshop.pk, Kind.VOTE_CLOSED, "vote", vote.pk, member.name)
     return vote
-
-
-def vote_context(workshop: Workshop) -> dict[str, Any]:
-    """What everyone in the room may see of the votes: never hidden dots."""
-    vote = Vote.objects.filter(workshop=workshop).first()
-    latest_closed = Vote.objects.filter(workshop=workshop, closed_at__isnull=False).first()
-    context: dict[str, Any] = {"vote": vote, "voters": 0, "totals": None,
-                               "dots_by_recipe": {}}
-    if latest_closed is not None:
-        context["dots_by_recipe"] = {r["recipe_id"]: r["dots"] for r in latest_closed.results}
-    if vote is not None and vote.is_open:
-        context["voters"] = vote.dots.values("voter").distinct().count()
-        if not vote.hidden:
-            context["totals"] = tally(vote)
-    elif vote is not None:
-        context["totals"] = vote.results
-    return context
-
-
-def ballot(member: Membership) -> dict[str, Any]:
-    """One person's own view of the open vote: their dots and what is left."""
-    vote = open_vote_of(member.workshop.pk)
-    if vote is None:
-        return {"vote": None}
-    mine = Counter(Dot.objects.filter(vote=vote, voter=member.person)
-                   .values_list("recipe_id", flat=True))
-    recipes = Recipe.objects.filter(workshop=member.workshop).order_by("position", "pk")
-    return {
-        "vote": vote,
-        "rows": [{"recipe": r, "mine": mine.get(r.pk, 0)} for r in recipes],
-        "left": vote.budget - sum(mine.values()),
-    }

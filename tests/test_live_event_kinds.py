@@ -20,7 +20,7 @@ from sessions.fragments import catch_up, event_frames
 from sessions.models import Participant, Role
 from sessions.viewer import FACILITATORS, ROOM
 from workshop import services
-from workshop.events import TOUCHES, Kind
+from workshop.event_kinds import TOUCHES, Kind
 from workshop.models import BoardEvent, Workshop
 from workshop.sections import LISTS
 

@@ -24,7 +24,7 @@ from sessions.access import Membership
 from sessions.fragments import FRAME_LIMIT
 from sessions.models import Participant, Presence, Role
 from workshop import services
-from workshop.events import Kind
+from workshop.event_kinds import Kind
 from workshop.models import BoardEvent, Workshop
 from workshop.sections import LISTS
 

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from sessions import room as room_services
-from sessions import voting
+from sessions import selectors, voting
 from sessions.access import Membership
 from sessions.models import Dot, Participant, Room
 from workshop.sections import LISTS
@@ -133,9 +133,9 @@ def test_dots_are_limited_by_the_budget_and_per_recipe(host, pat_member, two_rec
     voting.cast_dot(pat_member, digest.pk)
     with pytest.raises(voting.NoDotsLeft):
         voting.cast_dot(pat_member, digest.pk)  # budget of 3 used
-    assert voting.ballot(pat_member)["left"] == 0
+    assert selectors.ballot(pat_member)["left"] == 0
     voting.retract_dot(pat_member, nudge.pk)
-    assert voting.ballot(pat_member)["left"] == 1
+    assert selectors.ballot(pat_member)["left"] == 1
 
 
 def test_the_database_refuses_a_dot_beyond_the_budget(host, pat_member, two_recipes):
@@ -156,19 +156,19 @@ def test_closing_reveals_ranks_and_stores_results(host, pat_member, two_recipes)
     voting.cast_dot(pat_member, digest.pk)
     voting.cast_dot(host, digest.pk)
     voting.cast_dot(host, nudge.pk)
-    assert voting.vote_context(host.workshop)["totals"] is None  # hidden while open
+    assert selectors.vote_context(host.workshop)["totals"] is None  # hidden while open
     vote = voting.close_vote(host)
     assert [(r["title"], r["dots"], r["rank"]) for r in vote.results] == [
         ("Digest", 2, 1), ("Nudge", 1, 2)]
     assert vote.session is not None
-    assert voting.vote_context(host.workshop)["dots_by_recipe"] == {digest.pk: 2, nudge.pk: 1}
+    assert selectors.vote_context(host.workshop)["dots_by_recipe"] == {digest.pk: 2, nudge.pk: 1}
 
 
 def test_public_votes_show_live_totals(host, pat_member, two_recipes):
     nudge, _ = two_recipes
     voting.open_vote(host, budget=3, per_item=3, hidden=False)
     voting.cast_dot(pat_member, nudge.pk)
-    totals = voting.vote_context(host.workshop)["totals"]
+    totals = selectors.vote_context(host.workshop)["totals"]
     assert totals[0]["title"] == "Nudge" and totals[0]["dots"] == 1
 
 

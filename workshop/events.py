@@ -1,128 +1,31 @@
-"""The board's ledger and its one table of event kinds.
-
-Every change bumps the board version, is logged as a `BoardEvent`, and is broadcast
-only after its transaction commits (docs/architecture.md, "The ledger").
-
-`TOUCHES` says, for every kind, what on the screen it changes. Broadcasts, catch-up
-and the tests read this table; a kind without an entry fails at import, and a test
-walks every kind (tests/test_live_event_kinds.py).
-"""
+"""The board's ledger: every change bumps the board version, is logged as a
+`BoardEvent`, and is broadcast only after its transaction commits
+(docs/architecture.md, "The ledger")."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
-
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
+from sessions.broadcast import publish_event
+
+from .event_kinds import Kind
 from .models import BoardEvent, Workshop
 
 
-class Kind(StrEnum):
-    ITEM_ADDED = "item.added"
-    ITEM_UPDATED = "item.updated"
-    ITEM_DELETED = "item.deleted"
-    ITEM_MOVED = "item.moved"
-    NORTH_STAR_UPDATED = "north_star.updated"
-    ROADMAP_PLACED = "roadmap.placed"
-    GATE_OVERRIDDEN = "gate.overridden"
-    AGENDA_UPDATED = "agenda.updated"
-    ROOM_PHASE = "room.phase"
-    ROOM_TIMER = "room.timer"
-    ROOM_LOCK = "room.lock"
-    ROOM_ANONYMOUS = "room.anonymous"
-    ROOM_SPOTLIGHT = "room.spotlight"
-    ROOM_COFACILITATOR = "room.cofacilitator"
-    VOTE_OPENED = "vote.opened"
-    VOTE_CAST = "vote.cast"
-    VOTE_CLOSED = "vote.closed"
-    SESSION_STARTED = "session.started"
-    SESSION_ENDED = "session.ended"
-    LINK_ROTATED = "link.rotated"
-    PARTICIPANT_JOINED = "participant.joined"
-    PARTICIPANT_REMOVED = "participant.removed"
-    WORKSHOP_CREATED = "workshop.created"
-    WORKSHOP_IMPORTED = "workshop.imported"
-    WORKSHOP_DUPLICATED = "workshop.duplicated"
-
-
-# The regions of the board page that are not lists (ids in templates/board.html).
-# "ballot" is personal: it is never broadcast, each page fetches its own over HTTP.
-REGIONS = ("north_star", "roadmap", "prioritize", "agenda", "room", "vote", "presence",
-           "ballot")
-
-
-@dataclass(frozen=True)
-class Touches:
-    """What one kind of event changes on a page.
-
-    item       the event's own item (in `item_list`, or else in the event's section),
-               plus every list and region that shows items of that section
-               (`Section.shown_in`, declared next to the section);
-    order      the order of the event section's list;
-    regions    regions redrawn whole (each is bounded, or fetched when it is not);
-    all_lists  every list (who may see authors changed);
-    audience   who may see what changed: the person's open sockets change audience.
-    """
-
-    item: bool = False
-    item_list: str = ""
-    order: bool = False
-    regions: tuple[str, ...] = ()
-    all_lists: bool = False
-    audience: bool = False
-
-    def __post_init__(self) -> None:
-        unknown = set(self.regions) - set(REGIONS)
-        if unknown:
-            raise ValueError(f"No such region: {sorted(unknown)}")
-
-
-ROOM_REGIONS = ("room", "agenda")
-NOTHING = Touches()  # changes that show on the sessions page, not on the board
-
-TOUCHES: dict[Kind, Touches] = {
-    Kind.ITEM_ADDED: Touches(item=True),
-    Kind.ITEM_UPDATED: Touches(item=True),
-    Kind.ITEM_DELETED: Touches(item=True),
-    Kind.ITEM_MOVED: Touches(order=True),
-    Kind.NORTH_STAR_UPDATED: Touches(regions=("north_star",)),
-    Kind.ROADMAP_PLACED: Touches(item=True, item_list="recipes", regions=("roadmap",)),
-    Kind.GATE_OVERRIDDEN: Touches(item=True, item_list="recipes", regions=("roadmap",)),
-    Kind.AGENDA_UPDATED: Touches(regions=ROOM_REGIONS),
-    Kind.ROOM_PHASE: Touches(regions=ROOM_REGIONS),
-    Kind.ROOM_TIMER: Touches(regions=ROOM_REGIONS),
-    Kind.ROOM_LOCK: Touches(regions=ROOM_REGIONS),
-    Kind.ROOM_SPOTLIGHT: Touches(regions=ROOM_REGIONS),
-    Kind.ROOM_ANONYMOUS: Touches(regions=ROOM_REGIONS, all_lists=True),
-    Kind.ROOM_COFACILITATOR: Touches(regions=(*ROOM_REGIONS, "presence"), audience=True),
-    Kind.VOTE_OPENED: Touches(regions=("vote", "ballot")),
-    # A cast changes the count of voters; the caster's dots travel in their response.
-    Kind.VOTE_CAST: Touches(regions=("vote",)),
-    Kind.VOTE_CLOSED: Touches(regions=("vote", "roadmap", "ballot")),
-    Kind.SESSION_STARTED: NOTHING,
-    Kind.SESSION_ENDED: NOTHING,
-    Kind.LINK_ROTATED: NOTHING,  # the sockets of who came by it are closed instead
-    Kind.PARTICIPANT_JOINED: NOTHING,  # presence follows sockets, not joins
-    Kind.PARTICIPANT_REMOVED: NOTHING,  # their sockets are closed instead
-    Kind.WORKSHOP_CREATED: NOTHING,
-    Kind.WORKSHOP_IMPORTED: NOTHING,
-    Kind.WORKSHOP_DUPLICATED: NOTHING,
-}
-_missing = set(Kind) - set(TOUCHES)
-if _missing:
-    raise ImportError(f"Event kinds without an entry in TOUCHES: {sorted(_missing)}")
-
-
-def touches(kind: str) -> Touches | None:
-    """What a stored event's kind changes; None for a kind this code does not know
-    (an event written by a newer release): the caller then sends the whole board."""
-    try:
-        return TOUCHES[Kind(kind)]
-    except ValueError:
-        return None
+def _bump(workshop_id: int) -> int:
+    """The board's next version, in one statement: the UPDATE takes the row lock that
+    orders concurrent writes, and RETURNING (PostgreSQL, SQLite 3.35+) saves a read."""
+    table = Workshop._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{table}" SET "version" = "version" + 1, "updated_at" = %s '  # noqa: S608 - the table name is ours
+            'WHERE "id" = %s RETURNING "version"',
+            [connection.ops.adapt_datetimefield_value(timezone.now()), workshop_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Workshop.DoesNotExist(f"No workshop {workshop_id}")
+    return row[0]
 
 
 def record_event(
@@ -134,15 +37,10 @@ def record_event(
     Call inside the write's transaction: the row lock taken by the UPDATE orders
     concurrent writes to the same board, so versions never repeat or skip.
     """
-    Workshop.objects.filter(pk=workshop_id).update(
-        version=F("version") + 1, updated_at=timezone.now()
-    )
-    version = Workshop.objects.values_list("version", flat=True).get(pk=workshop_id)
+    version = _bump(workshop_id)
     event = BoardEvent.objects.create(
         workshop_id=workshop_id, version=version, kind=Kind(kind), section=section,
         item_id=item_id, actor=actor,
     )
-    from sessions.broadcast import publish_event  # the pipe sits above the domain
-
     transaction.on_commit(lambda: publish_event(event))
     return event

@@ -30,9 +30,8 @@ class BoardItemForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.workshop = workshop
         for field in self.fields.values():
-            queryset = getattr(field, "queryset", None)
-            if queryset is not None:
-                field.queryset = queryset.filter(workshop=workshop)
+            if isinstance(field, forms.ModelChoiceField) and field.queryset is not None:
+                field.queryset = field.queryset.filter(workshop=workshop)
             if isinstance(field.widget, forms.Textarea):
                 field.widget.attrs.setdefault("rows", 3)
 
@@ -148,7 +147,9 @@ class WorkshopForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["method"].choices = [(m.key, m.title) for m in all_methods().values()]
+        method = self.fields["method"]
+        assert isinstance(method, forms.ChoiceField)
+        method.choices = [(m.key, m.title) for m in all_methods().values()]
 
 
 class SignupForm(UserCreationForm):

@@ -7,6 +7,8 @@ the board version that grows with every change (rule 4).
 
 from __future__ import annotations
 
+from typing import ClassVar, Self
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -33,7 +35,11 @@ from .choices import (
 SHORT = 200
 LONG = 2000
 SCORE = [MinValueValidator(1), MaxValueValidator(5)]
-QUALITY = {"max_length": 10, "choices": Quality.choices, "default": Quality.UNKNOWN}
+
+
+def quality_field() -> models.CharField:
+    """One dimension of a data source's readiness, scored poor / fair / good / unknown."""
+    return models.CharField(max_length=10, choices=Quality.choices, default=Quality.UNKNOWN)
 
 # Impact and effort are scored 1-5; 3 and above count as high.
 HIGH_SCORE = 3
@@ -97,6 +103,9 @@ class BoardItem(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Declared here so that code handling any list (services, fragments) is typed.
+    objects: ClassVar[models.Manager[Self]] = models.Manager()
+
     class Meta:
         abstract = True
         ordering = ["position", "pk"]
@@ -154,11 +163,11 @@ class DataSource(BoardItem):
     party = models.CharField(max_length=10, choices=Party.choices)
     consent_basis = models.CharField("consent / legal basis", max_length=SHORT, blank=True)
     owner = models.CharField(max_length=SHORT, blank=True)
-    accessibility = models.CharField(**QUALITY)
-    completeness = models.CharField(**QUALITY)
-    accuracy = models.CharField(**QUALITY)
-    timeliness = models.CharField(**QUALITY)
-    consistency = models.CharField(**QUALITY)
+    accessibility = quality_field()
+    completeness = quality_field()
+    accuracy = quality_field()
+    timeliness = quality_field()
+    consistency = quality_field()
     notes = models.TextField(max_length=LONG, blank=True)
     evidence = models.TextField(max_length=LONG, blank=True)
 
@@ -227,6 +236,9 @@ class Recipe(BoardItem):
     gate_override_reason = models.TextField(max_length=LONG, blank=True)
     gate_override_by = models.CharField(max_length=SHORT, blank=True)
     gate_override_at = models.DateTimeField(null=True, blank=True)
+
+    # Set by workshop.selectors.roadmap_lanes: the recipe's dots in the last closed vote.
+    dot_count: int = 0
 
     def __str__(self) -> str:
         return self.title

@@ -7,13 +7,12 @@ from typing import Any
 from sessions.access import Membership
 from sessions.models import Room
 from sessions.presence import people_online
-from sessions.room import room_for, room_state
+from sessions.selectors import room_for, room_state, vote_context
 from sessions.viewer import Viewer
-from sessions.voting import vote_context
 
 from .choices import Quadrant, RoadmapPhase
 from .methods import get_method
-from .models import Recipe
+from .models import Recipe, Workshop
 from .sections import LISTS
 
 # A phase shows the lists named here; by default, the one list named by its section.
@@ -29,17 +28,33 @@ def roadmap_lanes(recipes: list[Recipe],
     return [(phase, [r for r in recipes if r.phase == phase]) for phase in lanes]
 
 
+def quadrants(recipes: list[Recipe]) -> list[tuple[Quadrant, list[Recipe]]]:
+    """Recipes by impact/effort quadrant, for the matrix on the page and in broadcasts."""
+    return [(quadrant, [r for r in recipes if r.quadrant == quadrant]) for quadrant in Quadrant]
+
+
+def fragment_context(workshop: Workshop, viewer: Viewer, room: Room,
+                     member: Membership | None = None, **extra: Any) -> dict[str, Any]:
+    """What every partial of the board is rendered with: by the page, by htmx answers
+    (for one member) and by broadcasts (for an audience, with no member)."""
+    return {"workshop": workshop, "member": member, "viewer": viewer, "room": room, **extra}
+
+
+def member_context(member: Membership, **extra: Any) -> dict[str, Any]:
+    """The fragment context for one member's own HTTP answer."""
+    viewer, room = viewer_for(member)
+    return fragment_context(member.workshop, viewer, room, member, **extra)
+
+
 def viewer_for(member: Membership) -> tuple[Viewer, Room]:
-    room = room_for(member.workshop.pk)
+    room = room_for(member.workshop)
     return Viewer.for_member(member, room), room
 
 
 def roadmap_context(member: Membership) -> dict[str, Any]:
     recipes = list(LISTS["recipes"].items(member.workshop.pk))
     dots = vote_context(member.workshop)["dots_by_recipe"]
-    viewer, room = viewer_for(member)
-    return {"workshop": member.workshop, "member": member, "viewer": viewer, "room": room,
-            "roadmap": roadmap_lanes(recipes, dots)}
+    return member_context(member, roadmap=roadmap_lanes(recipes, dots))
 
 
 def board_context(member: Membership) -> dict[str, Any]:
@@ -62,22 +77,17 @@ def board_context(member: Membership) -> dict[str, Any]:
             for key in keys if key in LISTS
         ]
         specials = (phase.section,) if phase.section in ("north_star", "roadmap") else ()
-        lock_keys = [*specials, *(entry["section"].key for entry in lists)]
+        lock_keys = [*specials, *(LISTS[key].key for key in keys if key in LISTS)]
         blocks.append({"phase": phase, "lists": lists, "lock_keys": lock_keys})
-    return {
-        "workshop": workshop,
-        "member": member,
-        "viewer": viewer,
-        "room": room,
-        "room_state": room_state(room),
-        "people": people_online(workshop.pk),
+    return fragment_context(
+        workshop, viewer, room, member,
+        room_state=room_state(room),
+        people=people_online(workshop.pk),
         **votes,
-        "method": get_method(workshop.method),
-        "phases": phases,
-        "blocks": blocks,
-        "north_star": workshop.north_star,
-        "quadrants": [
-            (quadrant, [r for r in recipes if r.quadrant == quadrant]) for quadrant in Quadrant
-        ],
-        "roadmap": roadmap_lanes(recipes, votes["dots_by_recipe"]),
-    }
+        method=get_method(workshop.method),
+        phases=phases,
+        blocks=blocks,
+        north_star=workshop.north_star,
+        quadrants=quadrants(recipes),
+        roadmap=roadmap_lanes(recipes, votes["dots_by_recipe"]),
+    )

@@ -7,7 +7,7 @@ Views, commands, tests and the admin all call them (docs/architecture.md, rule 2
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -19,10 +19,13 @@ from sessions.models import Room
 from sessions.room import check_unlocked
 
 from .choices import RoadmapPhase
-from .events import Kind, record_event
+from .event_kinds import Kind
+from .events import record_event
 from .methods import get_method
 from .models import AgendaPhase, BoardItem, NorthStar, Recipe, Workshop
 from .sections import Section
+
+Item = TypeVar("Item", bound=BoardItem)
 
 
 class ConflictError(Exception):
@@ -45,7 +48,7 @@ def _apply(item: BoardItem, data: dict[str, Any]) -> None:
         getattr(item, name).set(value)
 
 
-def _locked(model: type[BoardItem], workshop_id: int, item_id: int) -> BoardItem:
+def _locked(model: type[Item], workshop_id: int, item_id: int) -> Item:
     return model.objects.select_for_update().get(workshop_id=workshop_id, pk=item_id)
 
 

@@ -21,9 +21,9 @@ from sessions.room import Locked
 
 from . import services
 from .forms import GateOverrideForm, NorthStarForm, PhaseForm, RoadmapForm, SignupForm, WorkshopForm
-from .models import AgendaPhase, Recipe
+from .models import AgendaPhase, Recipe, Workshop
 from .sections import Section, get_section
-from .selectors import board_context, roadmap_context, viewer_for
+from .selectors import board_context, member_context, roadmap_context
 
 
 def board_view(need: str) -> Callable:
@@ -48,13 +48,6 @@ def board_view(need: str) -> Callable:
     return decorate
 
 
-def board_ctx(member: Membership, **extra) -> dict:
-    """What every fragment of the board is rendered with, for this person."""
-    viewer, room = viewer_for(member)
-    return {"workshop": member.workshop, "member": member, "viewer": viewer, "room": room,
-            **extra}
-
-
 def with_error(response: HttpResponse, message: str) -> HttpResponse:
     """Show a message in the page's alert area (static/attune.js listens for it)."""
     return trigger_client_event(response, "attune:error", {"message": message})
@@ -69,7 +62,7 @@ def posted_version(request: HttpRequest) -> int:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    workshops = request.user.workshops.all()
+    workshops = Workshop.objects.filter(owner_id=request.user.pk)
     return render(request, "home.html", {"workshops": workshops, "form": WorkshopForm()})
 
 
@@ -88,7 +81,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 def workshop_new(request: HttpRequest) -> HttpResponse:
     form = WorkshopForm(request.POST)
     if not form.is_valid():
-        workshops = request.user.workshops.all()
+        workshops = Workshop.objects.filter(owner_id=request.user.pk)
         return render(request, "home.html", {"workshops": workshops, "form": form}, status=422)
     workshop = services.create_workshop(request.user, **form.cleaned_data)
     messages.success(request, "Workshop created. Fill in the board, then start a session.")
@@ -104,7 +97,7 @@ def board(request: HttpRequest, member: Membership) -> HttpResponse:
 
 def render_item(request: HttpRequest, member: Membership, section: Section, item,
                 status: int = 200) -> HttpResponse:
-    context = board_ctx(member, item=item, section=section)
+    context = member_context(member, item=item, section=section)
     return render(request, section.item_template, context, status=status)
 
 
@@ -112,19 +105,19 @@ def render_form(request: HttpRequest, member: Membership, form, action: str, *, 
                 status: int = 200, conflict_html: str = "", cancel_url: str = "",
                 dom_id: str = "") -> HttpResponse:
     """The edit form of one item; Cancel fetches the item's card again."""
-    return render(request, "board/item_form.html", board_ctx(
+    return render(request, "board/item_form.html", member_context(
         member, form=form, action=action, item=item, conflict_html=conflict_html,
         cancel_url=cancel_url or action, dom_id=dom_id), status=status)
 
 
 @require_POST
 @board_view(EDIT)
-def item_add(request: HttpRequest, member: Membership, section: str) -> HttpResponse:
-    section = get_section(section)
+def item_add(request: HttpRequest, member: Membership, key: str) -> HttpResponse:
+    section = get_section(key)
     form = section.form(request.POST, workshop=member.workshop, prefix=f"add-{section.key}")
     if not form.is_valid():
         response = render(request, "board/_add_form.html",
-                          board_ctx(member, add_form=form, section=section), status=422)
+                          member_context(member, add_form=form, section=section), status=422)
         return reswap(retarget(response, f"#add-{section.key}"), "outerHTML")
     item = services.add_item(member, section, form.cleaned_data)
     return render_item(request, member, section, item, status=201)
@@ -132,18 +125,18 @@ def item_add(request: HttpRequest, member: Membership, section: str) -> HttpResp
 
 @require_http_methods(["GET"])
 @board_view(VIEW)
-def item_detail(request: HttpRequest, member: Membership, section: str,
+def item_detail(request: HttpRequest, member: Membership, key: str,
                 item_id: int) -> HttpResponse:
-    section = get_section(section)
+    section = get_section(key)
     item = section.items(member.workshop.pk).get(pk=item_id)
     return render_item(request, member, section, item)
 
 
 @require_http_methods(["GET", "POST"])
 @board_view(EDIT)
-def item_edit(request: HttpRequest, member: Membership, section: str,
+def item_edit(request: HttpRequest, member: Membership, key: str,
               item_id: int) -> HttpResponse:
-    section = get_section(section)
+    section = get_section(key)
     item = section.items(member.workshop.pk).get(pk=item_id)
     prefix = f"{section.key}-{item_id}"
     edit = {"action": request.path, "item": item, "dom_id": f"{section.key}-{item_id}",
@@ -161,7 +154,7 @@ def item_edit(request: HttpRequest, member: Membership, section: str,
         # Keep the person's draft and show what was saved meanwhile, so they can merge.
         # The form now carries the saved version: sending it again replaces it knowingly.
         current = section.items(member.workshop.pk).get(pk=item_id)
-        theirs = render_to_string(section.item_template, board_ctx(
+        theirs = render_to_string(section.item_template, member_context(
             member, item=current, section=section, readonly=True), request=request)
         draft = section.form(request.POST, instance=current, workshop=member.workshop,
                              prefix=prefix)
@@ -173,20 +166,20 @@ def item_edit(request: HttpRequest, member: Membership, section: str,
 
 @require_POST
 @board_view(EDIT)
-def item_move(request: HttpRequest, member: Membership, section: str,
+def item_move(request: HttpRequest, member: Membership, key: str,
               item_id: int) -> HttpResponse:
     if request.POST.get("direction") not in ("up", "down"):
         return HttpResponseBadRequest("direction must be up or down")
     offset = -1 if request.POST["direction"] == "up" else 1
-    services.move_item(member, get_section(section), item_id, offset)
+    services.move_item(member, get_section(key), item_id, offset)
     return HttpResponse(status=204)  # the broadcast redraws the list on every page
 
 
 @require_POST
 @board_view(EDIT)
-def item_delete(request: HttpRequest, member: Membership, section: str,
+def item_delete(request: HttpRequest, member: Membership, key: str,
                 item_id: int) -> HttpResponse:
-    services.delete_item(member, get_section(section), item_id)
+    services.delete_item(member, get_section(key), item_id)
     return HttpResponse("")
 
 
@@ -198,7 +191,7 @@ def north_star(request: HttpRequest, member: Membership) -> HttpResponse:
     current = member.workshop.north_star
     if request.method == "GET" and request.GET.get("edit") is None:
         return render(request, "sections/north_star.html#item",
-                      board_ctx(member, north_star=current))
+                      member_context(member, north_star=current))
     member.require(EDIT)
     if request.method == "GET":
         return render_form(request, member, NorthStarForm(instance=current,
@@ -213,13 +206,14 @@ def north_star(request: HttpRequest, member: Membership) -> HttpResponse:
     try:
         saved = services.update_north_star(member, form.cleaned_data, posted_version(request))
     except services.ConflictError as conflict:
-        theirs = render_to_string("sections/north_star.html#item", board_ctx(
+        theirs = render_to_string("sections/north_star.html#item", member_context(
             member, north_star=conflict.current, readonly=True), request=request)
         draft = NorthStarForm(request.POST, instance=conflict.current, workshop=member.workshop,
                               prefix="north-star")
         return render_form(request, member, draft, request.path, item=conflict.current,
                            status=409, conflict_html=theirs, dom_id="north-star")
-    return render(request, "sections/north_star.html#item", board_ctx(member, north_star=saved))
+    return render(request, "sections/north_star.html#item",
+                  member_context(member, north_star=saved))
 
 
 # The roadmap ----------------------------------------------------------------
@@ -227,7 +221,7 @@ def north_star(request: HttpRequest, member: Membership) -> HttpResponse:
 def render_roadmap_card(request: HttpRequest, member: Membership, recipe_id: int,
                         status: int = 200) -> HttpResponse:
     recipe = get_section("recipes").items(member.workshop.pk).get(pk=recipe_id)
-    return render(request, "sections/roadmap.html#card", board_ctx(member, recipe=recipe),
+    return render(request, "sections/roadmap.html#card", member_context(member, recipe=recipe),
                   status=status)
 
 
@@ -272,7 +266,7 @@ def gate_override(request: HttpRequest, member: Membership, item_id: int) -> Htt
     form = GateOverrideForm(request.POST)
     if not form.is_valid():
         response = render_roadmap_card(request, member, item_id, status=422)
-        return with_error(response, form.errors["reason"][0])
+        return with_error(response, str(form.errors["reason"][0]))
     services.override_gate(member, item_id, form.cleaned_data["reason"])
     return render_roadmap_card(request, member, item_id)
 
@@ -281,7 +275,7 @@ def gate_override(request: HttpRequest, member: Membership, item_id: int) -> Htt
 
 def render_agenda(request: HttpRequest, member: Membership, status: int = 200) -> HttpResponse:
     return render(request, "board.html#agenda",
-                  board_ctx(member, phases=list(member.workshop.phases.all())), status=status)
+                  member_context(member, phases=list(member.workshop.phases.all())), status=status)
 
 
 @require_POST
@@ -291,7 +285,7 @@ def phase_edit(request: HttpRequest, member: Membership, phase_id: int) -> HttpR
     form = PhaseForm(request.POST, instance=phase)
     if not form.is_valid():
         first = next(iter(form.errors.values()))[0]
-        return with_error(render_agenda(request, member, status=422), first)
+        return with_error(render_agenda(request, member, status=422), str(first))
     services.update_phase(member, phase_id, form.cleaned_data["minutes"],
                           form.cleaned_data["skipped"])
     return render_agenda(request, member)

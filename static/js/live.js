@@ -292,17 +292,15 @@
     for (const badge of container.querySelectorAll(".phase .step")) badge.textContent = step++;
   }
 
-  // A person's own add can race its broadcast: whichever comes second updates the
-  // item in place instead of adding it twice.
-  document.body.addEventListener("htmx:beforeSwap", function (event) {
-    const target = event.detail.target;
-    if (!target || !target.classList || !target.classList.contains("items")) return;
-    const fresh = parse(event.detail.serverResponse || "");
-    const existing = fresh && fresh.id && document.getElementById(fresh.id);
-    if (existing) {
-      event.detail.shouldSwap = false;
-      merge(existing, fresh);
-    }
+  // A person's own add answers with the new item, and its broadcast carries it too; the
+  // answer goes through the same upsert as a frame, so whichever comes second updates
+  // the item in place. Then the form is emptied for the next one.
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    const form = event.detail.elt;
+    if (!form || !form.dataset || !form.dataset.addsTo || event.detail.xhr.status !== 201) return;
+    const fresh = parse(event.detail.xhr.responseText || "");
+    if (fresh && fresh.id) apply([{ op: "upsert", id: fresh.id, list: form.dataset.addsTo, html: fresh.outerHTML }]);
+    form.reset();
   });
 
   // --- The room: phase, locks, anonymity, spotlight, timer -------------------------

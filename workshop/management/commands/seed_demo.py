@@ -491,7 +491,7 @@ class Command(BaseCommand):
             else:
                 workshop = existing.first()
             created = workshop is None
-            if created:
+            if workshop is None:
                 workshop = self.build(user)
         self.summary(workshop, created)
 
@@ -510,15 +510,16 @@ class Command(BaseCommand):
         facilitator = Membership(workshop, Role.FACILITATOR, user=user)
 
         north_star = workshop.north_star
-        form = NorthStarForm(data=NORTH_STAR, instance=north_star, workshop=workshop)
-        self.validate(form, "north star")
-        services.update_north_star(facilitator, form.cleaned_data, north_star.version)
+        star_form = NorthStarForm(data=NORTH_STAR, instance=north_star, workshop=workshop)
+        self.validate(star_form, "north star")
+        services.update_north_star(facilitator, star_form.cleaned_data, north_star.version)
 
         # The session runs first, so what the room adds carries the names of its authors.
         session = live.start_session(facilitator, SESSION_TITLE)
-        members = {None: facilitator}
+        members: dict[str | None, Membership] = {None: facilitator}
         for name, function in PARTICIPANTS:
             participant = live.join_session(session.join_token, name, function)
+            assert participant is not None  # the session was just started
             members[name] = Membership(workshop, participant.role, participant=participant)
         live.join_session(session.observer_token, *OBSERVER)
 
@@ -537,13 +538,14 @@ class Command(BaseCommand):
             services.override_gate(facilitator, created[handle].pk, reason)
         for handle, phase, owner, exit_metric, dependencies in ROADMAP:
             recipe = Recipe.objects.get(pk=created[handle].pk)
-            form = RoadmapForm(
+            placement = RoadmapForm(
                 data={"phase": phase, "owner": owner, "exit_metric": exit_metric,
                       "dependencies": dependencies},
                 instance=recipe, workshop=workshop,
             )
-            self.validate(form, f"roadmap placement of {recipe}")
-            services.place_on_roadmap(facilitator, recipe.pk, form.cleaned_data, recipe.version)
+            self.validate(placement, f"roadmap placement of {recipe}")
+            services.place_on_roadmap(facilitator, recipe.pk, placement.cleaned_data,
+                                      recipe.version)
 
         # The vote was taken in the prioritize phase; its ranking feeds the roadmap.
         voting.open_vote(facilitator, budget=3, per_item=2, hidden=True)

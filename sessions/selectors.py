@@ -1,0 +1,94 @@
+"""What the live board reads: the room, the votes. Reads only: services (writes) and
+the pipe import these, never the other way round (docs/architecture.md, "Layers")."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from django.utils import timezone
+
+from workshop.models import Recipe, Workshop
+
+from .access import Membership
+from .models import Dot, Room, Vote
+
+
+def room_for(workshop: Workshop) -> Room:
+    """The workshop's room, read once per workshop instance (Django caches the reverse
+    one-to-one on it), so a request that checks a lock and renders reads it once."""
+    try:
+        return workshop.room
+    except Room.DoesNotExist:  # a workshop from before rooms existed
+        room = Room.objects.get_or_create(workshop=workshop)[0]
+        workshop.room = room
+        return room
+
+
+def room_state(room: Room) -> dict[str, Any]:
+    """What the page's script needs beyond HTML: where the room is and the timer."""
+    now = timezone.now()
+    return {
+        "phase": room.current_phase.key if room.current_phase else None,
+        "timer": {
+            "running": room.timer_running,
+            "ends_at": int(room.timer_ends_at.timestamp() * 1000) if room.timer_ends_at else None,
+            "remaining": room.seconds_left(now),
+            "server_now": int(now.timestamp() * 1000),
+        },
+        "board_locked": room.board_locked,
+        "locked_sections": room.locked_sections,
+        "anonymous_sections": room.anonymous_sections,
+        "spotlight": room.spotlight,
+    }
+
+
+def open_vote_of(workshop_id: int) -> Vote | None:
+    return Vote.objects.filter(workshop_id=workshop_id, closed_at__isnull=True).first()
+
+
+def tally(vote: Vote) -> list[dict[str, Any]]:
+    """Recipes by dots, most first; ties share a rank."""
+    counts = Counter(vote.dots.values_list("recipe_id", flat=True))
+    recipes = Recipe.objects.filter(workshop_id=vote.workshop_id).order_by("position", "pk")
+    rows: list[dict[str, Any]] = sorted(
+        ({"recipe_id": r.pk, "title": r.title, "dots": counts.get(r.pk, 0)} for r in recipes),
+        key=lambda row: -row["dots"])
+    rank, previous = 0, None
+    for index, row in enumerate(rows, start=1):
+        if row["dots"] != previous:
+            rank, previous = index, row["dots"]
+        row["rank"] = rank
+    return rows
+
+
+def vote_context(workshop: Workshop) -> dict[str, Any]:
+    """What everyone in the room may see of the votes: never hidden dots."""
+    vote = Vote.objects.filter(workshop=workshop).first()
+    latest_closed = Vote.objects.filter(workshop=workshop, closed_at__isnull=False).first()
+    context: dict[str, Any] = {"vote": vote, "voters": 0, "totals": None,
+                               "dots_by_recipe": {}}
+    if latest_closed is not None:
+        context["dots_by_recipe"] = {r["recipe_id"]: r["dots"] for r in latest_closed.results}
+    if vote is not None and vote.is_open:
+        context["voters"] = vote.dots.values("voter").distinct().count()
+        if not vote.hidden:
+            context["totals"] = tally(vote)
+    elif vote is not None:
+        context["totals"] = vote.results
+    return context
+
+
+def ballot(member: Membership) -> dict[str, Any]:
+    """One person's own view of the open vote: their dots and what is left."""
+    vote = open_vote_of(member.workshop.pk)
+    if vote is None:
+        return {"vote": None}
+    mine = Counter(Dot.objects.filter(vote=vote, voter=member.person)
+                   .values_list("recipe_id", flat=True))
+    recipes = Recipe.objects.filter(workshop=member.workshop).order_by("position", "pk")
+    return {
+        "vote": vote,
+        "rows": [{"recipe": r, "mine": mine.get(r.pk, 0)} for r in recipes],
+        "left": vote.budget - sum(mine.values()),
+    }

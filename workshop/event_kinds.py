@@ -1,0 +1,114 @@
+"""The one table of event kinds: every kind of change to a board, and what on a page
+it changes. Broadcasts, catch-up and the tests read this table; a kind without an
+entry fails at import, and a test walks every kind (tests/test_live_event_kinds.py).
+See docs/architecture.md, "The event table"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    ITEM_ADDED = "item.added"
+    ITEM_UPDATED = "item.updated"
+    ITEM_DELETED = "item.deleted"
+    ITEM_MOVED = "item.moved"
+    NORTH_STAR_UPDATED = "north_star.updated"
+    ROADMAP_PLACED = "roadmap.placed"
+    GATE_OVERRIDDEN = "gate.overridden"
+    AGENDA_UPDATED = "agenda.updated"
+    ROOM_PHASE = "room.phase"
+    ROOM_TIMER = "room.timer"
+    ROOM_LOCK = "room.lock"
+    ROOM_ANONYMOUS = "room.anonymous"
+    ROOM_SPOTLIGHT = "room.spotlight"
+    ROOM_COFACILITATOR = "room.cofacilitator"
+    VOTE_OPENED = "vote.opened"
+    VOTE_CAST = "vote.cast"
+    VOTE_CLOSED = "vote.closed"
+    SESSION_STARTED = "session.started"
+    SESSION_ENDED = "session.ended"
+    LINK_ROTATED = "link.rotated"
+    PARTICIPANT_JOINED = "participant.joined"
+    PARTICIPANT_REMOVED = "participant.removed"
+    WORKSHOP_CREATED = "workshop.created"
+    WORKSHOP_IMPORTED = "workshop.imported"
+    WORKSHOP_DUPLICATED = "workshop.duplicated"
+
+
+# The regions of the board page that are not lists (ids in templates/board.html).
+# "ballot" is personal: it is never broadcast, each page fetches its own over HTTP.
+REGIONS = ("north_star", "roadmap", "prioritize", "agenda", "room", "vote", "presence",
+           "ballot")
+
+
+@dataclass(frozen=True)
+class Touches:
+    """What one kind of event changes on a page.
+
+    item       the event's own item (in `item_list`, or else in the event's section),
+               plus every list and region that shows items of that section
+               (`Section.shown_in`, declared next to the section);
+    order      the order of the event section's list;
+    regions    regions redrawn whole (each is bounded, or fetched when it is not);
+    all_lists  every list (who may see authors changed);
+    audience   who may see what changed: the person's open sockets change audience.
+    """
+
+    item: bool = False
+    item_list: str = ""
+    order: bool = False
+    regions: tuple[str, ...] = ()
+    all_lists: bool = False
+    audience: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = set(self.regions) - set(REGIONS)
+        if unknown:
+            raise ValueError(f"No such region: {sorted(unknown)}")
+
+
+ROOM_REGIONS = ("room", "agenda")
+NOTHING = Touches()  # changes that show on the sessions page, not on the board
+
+TOUCHES: dict[Kind, Touches] = {
+    Kind.ITEM_ADDED: Touches(item=True),
+    Kind.ITEM_UPDATED: Touches(item=True),
+    Kind.ITEM_DELETED: Touches(item=True),
+    Kind.ITEM_MOVED: Touches(order=True),
+    Kind.NORTH_STAR_UPDATED: Touches(regions=("north_star",)),
+    Kind.ROADMAP_PLACED: Touches(item=True, item_list="recipes", regions=("roadmap",)),
+    Kind.GATE_OVERRIDDEN: Touches(item=True, item_list="recipes", regions=("roadmap",)),
+    Kind.AGENDA_UPDATED: Touches(regions=ROOM_REGIONS),
+    Kind.ROOM_PHASE: Touches(regions=ROOM_REGIONS),
+    Kind.ROOM_TIMER: Touches(regions=ROOM_REGIONS),
+    Kind.ROOM_LOCK: Touches(regions=ROOM_REGIONS),
+    Kind.ROOM_SPOTLIGHT: Touches(regions=ROOM_REGIONS),
+    Kind.ROOM_ANONYMOUS: Touches(regions=ROOM_REGIONS, all_lists=True),
+    Kind.ROOM_COFACILITATOR: Touches(regions=(*ROOM_REGIONS, "presence"), audience=True),
+    Kind.VOTE_OPENED: Touches(regions=("vote", "ballot")),
+    # A cast changes the count of voters; the caster's dots travel in their response.
+    Kind.VOTE_CAST: Touches(regions=("vote",)),
+    Kind.VOTE_CLOSED: Touches(regions=("vote", "roadmap", "ballot")),
+    Kind.SESSION_STARTED: NOTHING,
+    Kind.SESSION_ENDED: NOTHING,
+    Kind.LINK_ROTATED: NOTHING,  # the sockets of who came by it are closed instead
+    Kind.PARTICIPANT_JOINED: NOTHING,  # presence follows sockets, not joins
+    Kind.PARTICIPANT_REMOVED: NOTHING,  # their sockets are closed instead
+    Kind.WORKSHOP_CREATED: NOTHING,
+    Kind.WORKSHOP_IMPORTED: NOTHING,
+    Kind.WORKSHOP_DUPLICATED: NOTHING,
+}
+_missing = set(Kind) - set(TOUCHES)
+if _missing:
+    raise ImportError(f"Event kinds without an entry in TOUCHES: {sorted(_missing)}")
+
+
+def touches(kind: str) -> Touches | None:
+    """What a stored event's kind changes; None for a kind this code does not know
+    (an event written by a newer release): the caller then sends the whole board."""
+    try:
+        return TOUCHES[Kind(kind)]
+    except ValueError:
+        return None

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint serve migrate seed bench clean
+.PHONY: run test lint check serve migrate seed bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,12 +30,19 @@ run: $(VENV)/.installed
 	@echo ""
 	$(BIN)/daphne -b $(HOST) -p $(PORT) workshop.asgi:application
 
-test: $(VENV)/.installed-dev
-	$(BIN)/ruff check .
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# ruff; the layers of docs/architecture.md (import-linter); types (mypy + django-stubs).
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	SECRET_KEY=mypy-only $(BIN)/mypy workshop sessions exports
+
+# The fast inner loop: lint and the tests that need no browser, no servers of their own
+# and no PDF renders.
+check: lint
+	$(BIN)/python -m pytest -q -m "not browser and not own_servers and not slow" $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/live_board.py

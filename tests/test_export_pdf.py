@@ -35,6 +35,8 @@ SECTION_HEADINGS = [
     "Parking lot",
 ]
 
+pytestmark = pytest.mark.slow  # each test renders PDFs in a child process
+
 
 def pdf_text(document: bytes) -> str:
     reader = PdfReader(io.BytesIO(document))

@@ -125,6 +125,7 @@ def test_every_kind_has_a_table_entry_and_a_scenario(board):
     assert set(board.scenarios()) | NEW_BOARD_KINDS == set(Kind)
 
 
+@pytest.mark.slow
 def test_each_kind_seen_live_or_caught_up_equals_a_reload(board):
     """One write of every kind in turn; after each, a page that applied the event's
     frames and a page that missed them and caught up both equal a fresh load."""
@@ -149,6 +150,7 @@ def test_each_kind_seen_live_or_caught_up_equals_a_reload(board):
             assert not live.fetches and not missed.fetches
 
 
+@pytest.mark.slow
 def test_any_run_of_missed_events_catches_up_to_a_reload(board):
     """Pages loaded at every version of a session with every kind of event: whichever
     version a page stopped at, and whichever frames it then dropped, it ends equal to a

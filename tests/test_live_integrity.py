@@ -99,6 +99,7 @@ async def test_hello_with_no_version_gets_the_whole_board(participant_client, wo
 
 # Every frame fits -------------------------------------------------------------------
 
+@pytest.mark.slow
 async def test_a_board_of_5000_items_syncs_on_connect_in_bounded_parts(participant_client,
                                                                         workshop):
     await db(fill)(workshop, "parking_lot", 5000, question="Question {index} " + "x" * 150)
@@ -133,6 +134,7 @@ async def test_a_move_sends_the_lists_order_not_its_html(participant_client, wor
     await sock.close()
 
 
+@pytest.mark.slow
 async def test_making_a_long_list_anonymous_is_sent_in_parts_that_each_fit(
         participant_client, facilitator_client, workshop, host):
     await db(fill)(workshop, "risks", 1200, risk="Risk {index}", category="privacy",
@@ -152,6 +154,7 @@ async def test_making_a_long_list_anonymous_is_sent_in_parts_that_each_fit(
         await sock.close()
 
 
+@pytest.mark.slow
 async def test_a_region_too_large_for_a_frame_is_fetched_over_http(participant_client,
                                                                     workshop, host):
     await db(fill)(workshop, "recipes", 900, title="Recipe {index} " + "t" * 180,

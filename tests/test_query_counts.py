@@ -51,6 +51,7 @@ def count_board_queries(client, workshop, django_assert_max_num_queries, limit):
 
 
 @pytest.mark.parametrize("role", ["facilitator", "participant"])
+@pytest.mark.slow
 def test_board_queries_do_not_grow_with_the_board(clients, workshop,
                                                   django_assert_max_num_queries, role):
     fill(workshop, 3)

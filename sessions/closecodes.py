@@ -4,6 +4,7 @@ these, and the page tells the person why."""
 REMOVED = 4001
 LINK_ROTATED = 4002
 NOT_A_MEMBER = 4403
-# Not an application code: 1013 "try again later" is one the htmx ws extension
-# reconnects after. Sent when the channel layer is down for a moment.
-TRY_AGAIN = 1013
+# The channel layer is down for a moment: come back soon. Daphne (autobahn) can send only
+# 1000 or 3000-4999, so not 1013 "try again later"; the htmx ws extension does not
+# reconnect after application codes, so static/js/live.js does it for this one.
+TRY_AGAIN = 4013

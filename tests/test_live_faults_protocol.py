@@ -8,7 +8,8 @@ every edit acknowledged with 201 must be on the board once: none lost, none doub
 
 Each client (`LivePage`) keeps a `PageModel`, says hello with its version, waits 300 ms
 for a missing version before it resyncs, resyncs when a pong says it is behind, and
-reconnects after close codes 1006/1011/1012/1013 with a short backoff (0.125-1 s),
+reconnects after close codes 1006/1011/1012/1013 and 4013 (TRY_AGAIN) with a short
+backoff (0.125-1 s),
 trying the workers it knows in turn. Recovery times are printed (run with -s to see
 them); the assertions use generous timeouts instead.
 """
@@ -38,8 +39,8 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.own_servers]
 
 # The close codes after which the page (the htmx ws extension) reconnects.
-RECONNECT = frozenset({1006, 1011, 1012, 1013})
-TRY_AGAIN = 1013
+TRY_AGAIN = 4013  # sessions/closecodes.py
+RECONNECT = frozenset({1006, 1011, 1012, 1013, TRY_AGAIN})
 OUTAGE = 10.0  # seconds Redis stays down in the outage scenario
 BACK_WITHIN = 20.0  # generous: how long after a fault every page must be live again
 LIVE_WITHIN = 10.0  # how long a new edit may take to reach every page

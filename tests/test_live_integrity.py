@@ -21,6 +21,7 @@ from samples import SAMPLES
 from sessions import fragments
 from sessions import room as room_services
 from sessions.access import Membership
+from sessions.closecodes import TRY_AGAIN
 from sessions.fragments import FRAME_LIMIT
 from sessions.models import Participant, Presence, Role
 from workshop import services
@@ -284,7 +285,7 @@ async def test_with_the_channel_layer_down_a_socket_hears_why_and_may_retry(
     connected, _ = await sock.comm.connect(timeout=10)
     assert connected  # accepted: no HTTP 500 that would make the page back off for long
     code = await sock.closed(timeout=10)
-    assert code == 1013  # try again later: the page reconnects after it
+    assert code == TRY_AGAIN  # come back soon: the page reconnects after it
     assert sock.frames[-1]["reason"] == "unavailable"
     assert not await db(Presence.objects.filter(workshop=workshop).exists)()
 

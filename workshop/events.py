@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -11,6 +13,15 @@ from sessions.broadcast import publish_event
 
 from .event_kinds import Kind
 from .models import BoardEvent, Workshop
+
+# How many writes the current request has committed: a request that fails after one must
+# not tell the person that nothing was saved (workshop/middleware.py).
+committed_writes: ContextVar[int] = ContextVar("committed_writes", default=0)
+
+
+def _committed(event: BoardEvent) -> None:
+    committed_writes.set(committed_writes.get() + 1)
+    publish_event(event)
 
 
 def _bump(workshop_id: int) -> int:
@@ -42,5 +53,5 @@ def record_event(
         workshop_id=workshop_id, version=version, kind=Kind(kind), section=section,
         item_id=item_id, actor=actor,
     )
-    transaction.on_commit(lambda: publish_event(event))
+    transaction.on_commit(lambda: _committed(event))
     return event

@@ -34,7 +34,7 @@
     let message = "Something went wrong (" + xhr.status + "). Nothing was changed.";
     if (xhr.status === 403) message = "Not allowed: " + (xhr.responseText.match(/<p>([^<]*)<\/p>/) || [, "you cannot do this here."])[1];
     if (xhr.status === 404) message = "That is gone: someone may have deleted it, or your link was replaced. Reload the page.";
-    if (xhr.status === 400 || xhr.status === 423) message = xhr.responseText.slice(0, 300);
+    if (xhr.status === 400 || xhr.status === 423 || xhr.status === 503) message = xhr.responseText.slice(0, 300);
     alertBox(message);
   });
 

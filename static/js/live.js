@@ -20,6 +20,7 @@
   const status = document.getElementById("connection");
   const announcer = document.getElementById("announcer");
   const PING_MS = 15000;
+  const TRY_AGAIN = 4013; // sessions/closecodes.py
   const TROUBLE_AFTER = 8; // failed attempts (about 13 s) before the page says what to do
   let troubleShown = false;
   window.attuneLive = { get version() { return version; }, get room() { return room; } };
@@ -412,7 +413,12 @@
   document.body.addEventListener("htmx:wsClose", function (event) {
     const code = event.detail.event.code;
     socket = null;
-    if (code >= 4000 && code < 5000) {
+    if (code === TRY_AGAIN) {
+      // The server is up but its channel layer is not, for a moment: come back soon.
+      const wrapper = event.detail.socketWrapper;
+      window.setTimeout(function () { wrapper.reconnect(); }, htmx.config.wsReconnectDelay());
+      if (!struggling()) setStatus("reconnecting", "Reconnecting…");
+    } else if (code >= 4000 && code < 5000) {
       const why = lastError ? lastError.message : "This board closed your connection.";
       setStatus("closed", "Disconnected");
       window.attuneAlert && window.attuneAlert(why, "error", true); // stays: it says why

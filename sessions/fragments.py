@@ -104,6 +104,9 @@ def targets_for(event: BoardEvent) -> set[Target] | None:
                                   dependents=True)
     if touched.order and event.section in LISTS:
         found.add(Target("order", event.section))
+        shown = LISTS[event.section]
+        found |= {Target("list", name) for name in shown.shown_in_lists}
+        found |= {Target("region", name) for name in shown.shown_in_regions}
     if touched.all_lists:
         found |= {Target("list", key) for key in LISTS}
     return found

@@ -70,8 +70,11 @@ class Board:
                                          data_sources=[self.source.pk]),
             Kind.ITEM_UPDATED: lambda: services.update_item(
                 host, LISTS["data_sources"], self.source.pk, {"completeness": "poor"}, None),
-            Kind.ITEM_MOVED: lambda: services.move_item(host, LISTS["decisions"],
-                                                        self.second.pk, -1),
+            # A recipe: the matrix, the roadmap, the vote and risk cards list recipes
+            # in the same order.
+            Kind.ITEM_MOVED: lambda: services.move_item(
+                host, LISTS["recipes"], LISTS["recipes"].model.objects.filter(
+                    workshop=ws).order_by("position").last().pk, -1),
             Kind.NORTH_STAR_UPDATED: lambda: services.update_north_star(
                 host, {"objective": "Readers finish what they start"}, None),
             Kind.ROADMAP_PLACED: lambda: services.place_on_roadmap(

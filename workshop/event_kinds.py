@@ -50,7 +50,8 @@ class Touches:
     item       the event's own item (in `item_list`, or else in the event's section),
                plus every list and region that shows items of that section
                (`Section.shown_in`, declared next to the section);
-    order      the order of the event section's list;
+    order      the order of the event section's list, and of every list and region
+               that shows that section's items (they list them in the same order);
     regions    regions redrawn whole (each is bounded, or fetched when it is not);
     all_lists  every list (who may see authors changed);
     audience   who may see what changed: the person's open sockets change audience.

@@ -14,12 +14,20 @@ import time
 log = logging.getLogger("sessions.outage")
 
 
+# After a recovery, failures this soon are the same outage's tail (redis-py's pooled
+# connections opened before a restart fail once each on their next command), not a new
+# outage: they are counted, and the outage is reported over when they stop.
+SETTLE_SECONDS = 30.0
+
+
 class Outage:
     def __init__(self, what: str):
         self.what = what
         self._lock = threading.Lock()
         self._since: float | None = None
         self._failures = 0
+        self._back_at = float("-inf")
+        self._tail = False  # failing again right after a recovery that was logged
 
     @property
     def down(self) -> bool:
@@ -31,6 +39,9 @@ class Outage:
             if self._since is not None:
                 return
             self._since = time.monotonic()
+            self._tail = self._since - self._back_at < SETTLE_SECONDS
+            if self._tail:
+                return
         log.warning("%s unavailable (%s: %s); further failures are counted until it is back",
                     self.what, type(error).__name__, error)
 
@@ -40,8 +51,11 @@ class Outage:
         with self._lock:
             if self._since is None:
                 return
-            lasted, failures = time.monotonic() - self._since, self._failures
-            self._since, self._failures = None, 0
+            lasted, failures, tail = time.monotonic() - self._since, self._failures, self._tail
+            self._since, self._failures, self._tail = None, 0, False
+            self._back_at = time.monotonic()
+        if tail:
+            return
         log.warning("%s is back after %.1f s; %d operations failed meanwhile",
                     self.what, lasted, failures)
 

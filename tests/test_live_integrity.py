@@ -363,3 +363,19 @@ async def test_a_socket_that_beats_keeps_its_groups_and_a_crashed_one_drops_out(
     assert "After the expiry" in html_of(await sock.event())
     assert "crashed.socket!without-goodbye" not in layer.groups.get(room, {})
     await sock.close()
+
+
+def test_an_outage_logs_one_line_going_and_one_back_even_when_it_flaps(caplog):
+    from sessions.outage import Outage
+
+    outage = Outage("The test layer")
+    with caplog.at_level(logging.WARNING, logger="sessions.outage"):
+        for _ in range(50):
+            outage.failed(ConnectionError("refused"))
+        outage.succeeded()
+        outage.failed(ConnectionError("stale pooled connection"))  # right after: the tail
+        outage.succeeded()
+        outage.succeeded()
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2, lines
+    assert "unavailable" in lines[0] and "is back" in lines[1] and "50 operations" in lines[1]

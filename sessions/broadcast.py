@@ -55,7 +55,7 @@ def publish_event(event: BoardEvent) -> None:
     for audience, texts in rendered.items():
         for text in texts:  # serialized once, sent as is to every socket of the audience
             if not _send(group(event.workshop_id, audience),
-                         {"type": "board.frame", "text": text}):
+                         {"type": "board.frame", "audience": audience, "text": text}):
                 return  # the layer is down: the rest would fail the same way
 
 

@@ -134,6 +134,16 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
                 await self.error("bad_version", "The version must be a whole number from 0 "
                                  "up, or null for the whole board.")
                 return
+            shown = content.get("audience")
+            if shown is not None and shown not in AUDIENCES:
+                await self.error("bad_frame", "The audience must be one of "
+                                 f"{', '.join(AUDIENCES)}, or left out.")
+                return
+            if shown is not None and shown != self.audience:
+                # The page shows the board as another audience saw it (the person's role
+                # changed while it was away): the events it missed do not redraw what
+                # the other audience sees differently, so it gets the whole board.
+                since = None
             await self.send_all(await database_sync_to_async(catch_up)(
                 self.workshop_id, since, self.audience))
         elif kind == "ping":
@@ -159,6 +169,12 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
     # Messages from the channel layer -------------------------------------------------
 
     async def board_frame(self, message) -> None:
+        # A frame sent to the audience this socket has just left (a regroup came first,
+        # but the frame was queued while it was still a member) is not for it: a
+        # demoted co-facilitator must not see an anonymous list's authors. The page gets
+        # that version from its new audience, or notices the gap and resyncs.
+        if message.get("audience", self.audience) != self.audience:
+            return
         await self.send(text_data=message["text"])
 
     async def board_kick(self, message) -> None:

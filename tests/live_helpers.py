@@ -75,7 +75,7 @@ class Socket:
 
 
 def html_of(frame: dict) -> str:
-    return "".join(op.get("html", "") for op in frame["ops"])
+    return "".join(op.get("html", "") for op in frame.get("ops", []))
 
 
 def op_ids(frame: dict) -> set[str]:

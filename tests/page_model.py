@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
+from sessions.viewer import FACILITATORS, ROOM
 from workshop.sections import LISTS
 
 # Regions whose content does not depend on the moment (the room bar's timer does, and
@@ -94,7 +95,9 @@ class PageModel:
         version = int(re.search(r'id="live"[^>]*data-version="(\d+)"', html)[1])
         wanted = set(list_ids())
         found, children = elements(html, wanted | set(COMPARED_REGIONS))
-        model = cls(version=version)
+        body = re.search(r'<body[^>]*class="([^"]*)"', html)
+        facilitator = body is not None and "is-facilitator" in body[1].split()
+        model = cls(version=version, audience=FACILITATORS if facilitator else ROOM)
         for list_id in list_ids():
             ids = children.get(list_id, [])
             model.lists[list_id] = ids

@@ -214,6 +214,70 @@ async def test_a_promoted_and_demoted_cofacilitators_open_socket_follows_the_rol
     await sock.close()
 
 
+async def test_a_demoted_cofacilitator_gets_no_author_saved_before_the_socket_regrouped(
+        participant_client, live_session, workshop, host):
+    """Kim adds to an anonymous list while Pat is being demoted: the frame for
+    facilitators is queued to Pat's socket before it has handled the regroup (which
+    needs the database thread this write holds). The socket must drop it."""
+    await db(room_services.set_anonymous)(host, ["risks"], True)
+    pat = await db(Participant.objects.get)(display_name="Pat")
+    kim = await db(lambda: Membership(workshop, Role.PARTICIPANT, participant=Participant
+                                      .objects.create(session=live_session,
+                                                      display_name="Kim", function="data",
+                                                      role="participant",
+                                                      joined_with=live_session.join_token)))()
+    await db(room_services.name_cofacilitator)(host, pat.pk, True)
+    sock = Socket(participant_client, workshop.pk)
+    assert (await sock.open(version=await db(version_of)(workshop)))["audience"] == \
+        "facilitators"
+
+    def demote_as_kim_adds() -> None:
+        room_services.name_cofacilitator(host, pat.pk, False)
+        add_item(kim, "risks", risk="Seen by whom?")
+
+    await db(demote_as_kim_adds)()
+    await sock.next(lambda f: f["type"] == "sync" and f["audience"] == "room")
+    while not await sock.quiet(0.5):  # keep every frame that comes
+        await sock.next()
+    seen = [f for f in sock.frames if "Seen by whom" in html_of(f)]
+    assert seen, "the risk never reached Pat's page"
+    assert all("Added by Kim" not in html_of(f) for f in sock.frames)
+    await sock.close()
+
+
+async def test_a_page_away_while_its_role_changed_gets_the_whole_board_for_the_new_role(
+        participant_client, live_session, workshop, host):
+    """Pat's page shows the room's board when Pat is named co-facilitator with the page
+    closed; its hello says so, and it gets every list as facilitators see them (the
+    promotion's own event redraws only the room bar and presence)."""
+    await db(room_services.set_anonymous)(host, ["risks"], True)
+    pat = await db(Participant.objects.get)(display_name="Pat")
+    await db(add_item)(host, "risks", risk="Who said this?")
+    shown = await db(version_of)(workshop)
+    await db(room_services.name_cofacilitator)(host, pat.pk, True)
+    sock = Socket(participant_client, workshop.pk)
+    await sock.open(version=None)
+    await sock.send({"type": "hello", "version": shown, "audience": "room"})
+    await sock.next(lambda f: f["type"] == "sync" and f.get("part", 1) == f.get("parts", 1))
+    syncs = [f for f in sock.frames if f["type"] == "sync"]
+    assert {f["audience"] for f in syncs} == {"facilitators"}
+    risk = [op for f in syncs for op in f["ops"] if "Who said this?" in op.get("html", "")]
+    assert risk and "Added by" in risk[0]["html"]
+    await sock.close()
+
+
+@pytest.mark.parametrize("audience", ["everyone", 1, True, ["room"]])
+async def test_a_hello_with_an_unknown_audience_gets_a_typed_error(participant_client,
+                                                                    workshop, audience):
+    sock = Socket(participant_client, workshop.pk)
+    await sock.open(version=None)
+    await sock.send({"type": "hello", "version": 0, "audience": audience})
+    error = await sock.next(lambda f: f["type"] == "error")
+    assert error["reason"] == "bad_frame" and "audience" in error["message"]
+    assert (await sock.hello(await db(version_of)(workshop)))["type"] == "sync"
+    await sock.close()
+
+
 async def test_a_cofacilitators_socket_goes_live_and_shows_the_role(participant_client,
                                                                       workshop, host):
     pat = await db(Participant.objects.get)(display_name="Pat")

@@ -404,7 +404,10 @@
     lastPong = Date.now(); // a fresh socket: the heartbeat must not judge it by the old one
     resyncPending = true;
     syncing = false;
-    send({ type: "hello", version: version });
+    // The audience this page shows: if the person's role changed while it was away,
+    // the server sends the whole board as they may now see it.
+    const shown = document.body.classList.contains("is-facilitator") ? "facilitators" : "room";
+    send({ type: "hello", version: version, audience: shown });
     // Not "live" yet: an open socket is not a joined room (the server accepts first and
     // may still fail to join the board's groups, e.g. while Redis is down, and close).
     // The answer to hello, a sync frame, is the proof; it sets "live".

@@ -323,10 +323,30 @@ class Soak:
         await asyncio.sleep(max(0.0, self.t0 + 0.6 * seconds - time.monotonic()))
         at = time.monotonic() - self.t0
         loop = asyncio.get_running_loop()
+        fault = time.monotonic()  # the socket process shares this clock (CLOCK_MONOTONIC)
         down = await loop.run_in_executor(None, self.stack.restart_redis,
                                           self.args.redis_down)
+        back = time.monotonic()
+        await asyncio.sleep(RECOVERY_WINDOW)
+        times = await self.sockets.call("recovery", fault, back)
         self.notes[self.minute(self.t0 + at)].append(
-            f"Redis restart at {at:.0f} s (down {down:.1f} s)")
+            f"Redis restart at {at:.0f} s (down {down:.1f} s); {recovered(times)}")
+
+
+RECOVERY_WINDOW = 20.0  # seconds after Redis returns before the pages' recovery is read
+
+
+def recovered(times: list[float | None]) -> str:
+    """"40 pages closed: all live again 2.1 s after Redis returned (p50 0.9 s)"."""
+    back = sorted(t for t in times if t is not None)
+    if not times:
+        return "no page's socket closed"
+    text = f"{len(times)} pages closed: "
+    if len(back) < len(times):
+        text += f"{len(times) - len(back)} not live {RECOVERY_WINDOW:g} s after Redis returned"
+        return text + (f", the others by {back[-1]:.1f} s" if back else "")
+    return (text + f"all live again {max(0.0, back[-1]):.1f} s after Redis returned "
+            f"(p50 {max(0.0, back[len(back) // 2]):.1f} s)")
 
 
 # --- The run ------------------------------------------------------------------------

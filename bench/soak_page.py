@@ -180,6 +180,19 @@ class Hub:
                                    limit)
         return sum(c.live_once.is_set() for c in self.clients)
 
+    def recovery(self, fault: float, back: float) -> list[float | None]:
+        """For each page whose socket closed after `fault` began, the seconds from `back`
+        (the fault's end) until a sync made it live again after its last close (None:
+        not yet); pages whose socket stayed open are left out."""
+        found = []
+        for client in self.clients:
+            closes = [t for t in client.closes if t >= fault]
+            if not closes:
+                continue
+            live = [t for t in client.lives if t >= closes[-1]]
+            found.append(live[0] - back if live else None)
+        return found
+
     def wave(self, indices: list[int]) -> int:
         """These pages lose their sockets (even: a clean close, odd: dropped without a
         close frame) and open new ones 0.1-1 s later."""
@@ -277,6 +290,8 @@ class Client:
         self.live_once = asyncio.Event()
         self.synced = asyncio.Event()
         self.events_here: set[tuple[int, int]] = set()  # (version, part) on this socket
+        self.lives: list[float] = []  # when a sync made the page live (monotonic)
+        self.closes: list[float] = []  # when a socket of the page closed
 
     # The connection ---------------------------------------------------------------
 
@@ -308,6 +323,7 @@ class Client:
             self.on_open(ws)
             code = await self.listen(ws)
             self.ws = None
+            self.closes.append(time.monotonic())
             if self.hub.stopping:
                 return
             if self.planned is not None:
@@ -409,6 +425,7 @@ class Client:
             self.resync_pending = False
             self.failures = 0
             self.state = "live"
+            self.lives.append(now)
             self.live_once.set()
             self.synced.set()
             self.hub.count("syncs")
@@ -514,7 +531,8 @@ def socket_process(conn) -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
         hub = Hub()
-        commands = {"add", "start", "wait_live", "wave", "query", "final", "stats"}
+        commands = {"add", "start", "wait_live", "wave", "query", "final", "stats",
+                    "recovery"}
         while True:
             command, args = await loop.run_in_executor(None, conn.recv)
             if command not in commands:

@@ -12,7 +12,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from . import presence
+from . import layer_watch, presence
 from .access import find_membership
 from .broadcast import group, person_group
 from .closecodes import NOT_A_MEMBER, TRY_AGAIN
@@ -77,6 +77,7 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=TRY_AGAIN)
             return
         CHANNEL_LAYER.succeeded()
+        layer_watch.watch(self.channel_layer, self)
         text = await database_sync_to_async(presence.arrive)(member, self.channel_name)
         self.presence_recorded = True
         await self.tell_room(text)
@@ -102,6 +103,7 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
     async def leave(self) -> None:
         """Presence first: it lives in the database, so the room's list is right even
         while the channel layer is down; then the groups, as far as the layer lets us."""
+        layer_watch.forget(self)
         if self.presence_recorded:
             self.presence_recorded = False
             text = await database_sync_to_async(presence.leave)(self.workshop_id,
@@ -165,6 +167,12 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "pong", "version": version})
         if swept:
             await self.tell_room(swept)
+
+    async def rejoin(self, version: int) -> None:
+        """Redis lost its data (sessions/layer_watch.py): back into the groups, and tell
+        the page the board's version, so that a page that missed frames resyncs."""
+        await self.join(*self.groups_joined)
+        await self.send_json({"type": "pong", "version": version})
 
     # Messages from the channel layer -------------------------------------------------
 

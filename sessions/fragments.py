@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.cache import caches
 from django.db.models import OuterRef, Q, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -33,7 +34,7 @@ from workshop.sections import LISTS
 from workshop.selectors import fragment_context, quadrants, roadmap_lanes
 
 from .models import Room
-from .presence import presence_op
+from .presence import presence_frame, presence_op
 from .selectors import room_for, room_state, vote_context
 from .viewer import AUDIENCES, ROOM, Viewer
 
@@ -48,6 +49,8 @@ OP_LIMIT = FRAME_LIMIT - 4 * 1024
 MAX_REPLAY = 100
 # What a catch-up always refreshes: cheap, and worth having fresh after any gap.
 ALWAYS_FRESH = ("room", "presence", "vote")
+# The cache (workshop/settings.py) that keeps catch-up answers for the pages that follow.
+CATCH_UP_CACHE = "catch_up"
 VERBS = {Kind.ITEM_ADDED: "added", Kind.ITEM_UPDATED: "edited",
          Kind.ITEM_DELETED: "deleted", Kind.ITEM_MOVED: "moved"}
 
@@ -80,6 +83,11 @@ class Target:
         if self.kind in ("item", "list", "order"):
             return self.name in LISTS
         return self.kind == "region" and self.name in REGIONS
+
+
+# Who is in the room: sent apart from a catch-up's kept frames (it changes without a
+# new version).
+PRESENCE = Target("region", "presence")
 
 
 def _section_targets(section: str, item_id: int | None, *, dependents: bool) -> set[Target]:
@@ -134,6 +142,7 @@ class Renderer:
         self.workshop, self.room = workshop, room
         self._recipes: list | None = None
         self._votes: dict[str, Any] | None = None
+        self._items: dict[tuple[str, int], Any] = {}  # None: not on the board (deleted)
 
     def sensitive(self, target: Target) -> bool:
         """Whether the room and the facilitators see this target differently."""
@@ -182,15 +191,35 @@ class Renderer:
         return render_to_string(section.item_template,
                                 self.context(viewer, item=item, section=section))
 
-    def item(self, key: str, pk: int, viewer: Viewer) -> dict[str, Any]:
+    def preload(self, targets: Iterable[Target]) -> None:
+        """Read the items of these targets in one query per list, not one per item (a
+        catch-up after an outage names dozens)."""
+        wanted: dict[str, set[int]] = {}
+        for target in targets:
+            if target.kind == "item" and target.pk:
+                wanted.setdefault(target.name, set()).add(target.pk)
+        for key, pks in wanted.items():
+            if len(pks) > 1:
+                found = {item.pk: item for item in self._placed_items(key, pks)}
+                self._items.update({(key, pk): found.get(pk) for pk in pks})
+
+    def _placed_items(self, key: str, pks: Iterable[int]) -> Any:
+        """These items of a list, each with the pk of the item before it in the list
+        (so that a page that missed one puts it in the same place as the others)."""
         section = LISTS[key]
-        # Where it goes, so a page that missed it puts it in the same place as the others.
         before = (section.model.objects.filter(workshop_id=OuterRef("workshop_id"))
                   .filter(Q(position__lt=OuterRef("position"))
                           | Q(position=OuterRef("position"), pk__lt=OuterRef("pk")))
                   .order_by("-position", "-pk").values("pk")[:1])
-        item = (section.items(self.workshop.pk).filter(pk=pk)
-                .annotate(previous_pk=Subquery(before)).first())
+        return (section.items(self.workshop.pk).filter(pk__in=list(pks))
+                .annotate(previous_pk=Subquery(before)))
+
+    def item(self, key: str, pk: int, viewer: Viewer) -> dict[str, Any]:
+        if (key, pk) in self._items:
+            item = self._items[(key, pk)]
+        else:
+            item = self._placed_items(key, [pk]).first()
+            self._items[(key, pk)] = item
         dom_id = f"{key}-{pk}"
         if item is None:
             return {"op": "remove", "id": dom_id}
@@ -315,6 +344,7 @@ def render(workshop: Workshop, targets: Iterable[Target], *, version: int, kind:
     renderer = Renderer(workshop, room_for(workshop))
     room = renderer.room
     targets = _in_order(targets)
+    renderer.preload(targets)
     audiences = list(audiences)
     shared = {t: renderer.ops(t, Viewer.for_audience(ROOM, room.anonymous_sections))
               for t in targets if not renderer.sensitive(t)}
@@ -345,24 +375,46 @@ def event_frames(event: BoardEvent) -> dict[str, list[str]]:
 
 def catch_up(workshop_id: int, since: int | None, audience: str) -> list[str]:
     """Bring a (re)connecting page up to date from the board version it last applied:
-    what the missed events touched, or the whole board after a long absence."""
+    what the missed events touched, or the whole board after a long absence; then who
+    is in the room.
+
+    After an outage every page of a board reconnects at once, from about the same
+    version: the frames are rendered once and kept (CATCH_UP_CACHE) under the board's
+    version and its time, which every change moves, so a kept answer is never stale.
+    Presence changes without a version, so it is never kept."""
     workshop = _with_room(workshop_id)
     version = workshop.version  # read first: later events then re-apply, never get lost
-    targets: set[Target] | None = None
-    if since is not None and since <= version and version - since <= MAX_REPLAY:
-        events = list(BoardEvent.objects.filter(workshop_id=workshop_id, version__gt=since,
-                                                version__lte=version))
-        if len(events) == version - since:  # the log is whole; otherwise send it all
-            targets = {Target("region", name) for name in ALWAYS_FRESH}
-            for event in events:
-                touched = targets_for(event)
-                if touched is None:
-                    targets = None
-                    break
-                targets |= touched
-    chosen = whole_board() if targets is None else targets
-    return render(workshop, chosen, version=version, kind="sync", audiences=[audience])[
-        audience]
+    targets = _missed(workshop_id, since, version)
+    key = ":".join(str(part) for part in (
+        "catch-up", workshop_id, version, workshop.updated_at.timestamp(), audience,
+        "all" if targets is None else since))
+    cache = caches[CATCH_UP_CACHE]
+    frames = cache.get(key)
+    if frames is None:
+        chosen = [t for t in (whole_board() if targets is None else targets)
+                  if t != PRESENCE]
+        frames = render(workshop, chosen, version=version, kind="sync",
+                        audiences=[audience])[audience]
+        cache.set(key, frames)
+    return [*frames, presence_frame(workshop_id)]
+
+
+def _missed(workshop_id: int, since: int | None, version: int) -> set[Target] | None:
+    """What the events after `since` touched (and what is always refreshed); None when
+    the page must get the whole board: no version, too far behind, or a gap in the log."""
+    if since is None or since > version or version - since > MAX_REPLAY:
+        return None
+    events = list(BoardEvent.objects.filter(workshop_id=workshop_id, version__gt=since,
+                                            version__lte=version))
+    if len(events) != version - since:
+        return None
+    targets = {Target("region", name) for name in ALWAYS_FRESH}
+    for event in events:
+        touched = targets_for(event)
+        if touched is None:
+            return None
+        targets |= touched
+    return targets
 
 
 def fetched_op(workshop: Workshop, target: Target, viewer: Viewer) -> list[dict[str, Any]]:

@@ -14,6 +14,15 @@ from workshop import services
 from workshop.sections import LISTS
 
 
+@pytest.fixture(autouse=True)
+def no_kept_catch_ups():
+    """Each test starts with an empty catch-up cache (its keys carry the board's version
+    and time, but a test's board may reuse an earlier one's id)."""
+    from django.core.cache import caches
+
+    caches["catch_up"].clear()
+
+
 @pytest.fixture
 def facilitator(db):
     return get_user_model().objects.create_user("fran", password="pw-for-tests-only")

@@ -45,6 +45,8 @@ from fault_pages import (
 from servers import RedisServer, Stack
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.own_servers]
+# The issue's bound: after Redis comes back, every page is live and current within 5 s.
+RECOVER_WITHIN = 5.0
 
 @pytest.fixture
 def redis_server(tmp_path) -> Iterator[RedisServer]:
@@ -185,34 +187,35 @@ def test_redis_down_10_s_logs_one_line_when_it_goes_and_one_when_it_is_back(redi
 
 # 2: Redis restarted empty --------------------------------------------------------------
 
-async def test_redis_restarted_empty_pages_rejoin_and_a_new_edit_reaches_all_live(
+async def test_redis_restarted_empty_every_page_has_an_edit_saved_meanwhile_within_5_s(
         tmp_path, redis_server):
+    """A restart loses every group membership, and sockets whose connection survived stay
+    open: without help they would hear nothing until their next heartbeat. The pages
+    here ping only every minute, so the heartbeat cannot be what brings them back."""
     board = await asyncio.to_thread(start_board, tmp_path, redis_server)
     a, b = board.workers
     try:
-        # Pings every second instead of every 15 s, to keep the test short.
-        await board.facilitator([a.port, b.port], ping_every=1.0)
-        pat = await board.participant("Pat", [a.port, b.port], ping_every=1.0)
-        await board.participant("Dana", [b.port, a.port], ping_every=1.0)
+        await board.facilitator([a.port, b.port], ping_every=60.0)
+        pat = await board.participant("Pat", [a.port, b.port], ping_every=60.0)
+        await board.participant("Dana", [b.port, a.port], ping_every=60.0)
         await board.all_get_live(await board.add(pat, "Saved before the restart"))
         await board.settle()
 
         await asyncio.to_thread(redis_server.restart)  # every group membership is gone
         back_at = now()
+        meanwhile = await board.add(pat, "Saved right after the restart")
 
-        # Each page either was closed and came back with a sync, or stayed open and had
-        # its groups renewed by the heartbeat (a ping answered after the restart).
-        def recovered(page: LivePage) -> float | None:
-            times = [t for t in (page.live_since(back_at), page.renewed_since(back_at)) if t]
-            return min(times) if times else None
+        def shown_everywhere() -> bool:
+            return all(questions(page.model)[meanwhile] == 1 for page in board.pages)
 
-        await until(lambda: all(recovered(page) for page in board.pages), BACK_WITHIN,
-                    "every page rejoined after the restart", board.pages)
+        await until(shown_everywhere, RECOVER_WITHIN,
+                    f"every page shows an edit saved right after the restart within "
+                    f"{RECOVER_WITHIN:g} s", board.pages)
         board.assert_no_silent_sockets()
-        print("\nRedis restarted empty; back after: " + ", ".join(
-            f"{page.name} {recovered(page) - back_at:.2f} s "
-            f"({'reconnected' if page.live_since(back_at) else 'heartbeat'}, "
-            f"closes {page.closed_since(back_at - 1)})" for page in board.pages))
+        print(f"\nRedis restarted empty; every page had the edit saved meanwhile after "
+              f"{now() - back_at:.2f} s: " + ", ".join(
+                  f"{page.name} (closes {page.closed_since(back_at - 1)})"
+                  for page in board.pages))
 
         for page in board.pages:
             await board.all_get_live(await board.add(page, "Saved after the restart"))

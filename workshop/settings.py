@@ -119,6 +119,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # this long; open sockets renew their membership on every heartbeat (15 s).
 GROUP_EXPIRY = int(os.environ.get("CHANNEL_GROUP_EXPIRY", "180"))
 if REDIS_URL:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -131,6 +133,12 @@ if REDIS_URL:
                         "address": REDIS_URL,
                         "socket_timeout": None,
                         "max_connections": int(os.environ.get("REDIS_MAX_CONNECTIONS", "1000")),
+                        # After Redis restarts, every pooled connection is dead and fails
+                        # its next command once: without a retry each of those failures
+                        # closes a socket (4013), and pages took ~10 s to all be back.
+                        # One immediate retry on a fresh connection hides them; while
+                        # Redis is down the retry fails at once too.
+                        "retry_on_error": [RedisConnectionError],
                     }
                 ],
                 "capacity": int(os.environ.get("CHANNEL_CAPACITY", "500")),
@@ -147,6 +155,18 @@ else:
             "CONFIG": {"capacity": 500, "expiry": 60, "group_expiry": GROUP_EXPIRY},
         }
     }
+
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Catch-up answers, per process (sessions/fragments.py): after an outage the pages
+    # of a board reconnect together and ask for the same frames.
+    "catch_up": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "catch-up",
+        "TIMEOUT": 30,
+        "OPTIONS": {"MAX_ENTRIES": 64},
+    },
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -3,6 +3,7 @@ who may connect, presence, every kind of event, resync, and what never leaks."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 
@@ -346,3 +347,34 @@ async def test_rotating_the_link_closes_the_sockets_of_who_came_by_it(layer, pat
     await db(session_services.rotate_link)(host, live_session.pk, "participant")
     assert await socket.closed() == 4002
     assert "replaced the link" in socket.frames[-1]["message"]
+
+
+# Redis loses its data under open sockets -------------------------------------------
+
+@pytest.mark.redis
+async def test_a_socket_whose_groups_redis_lost_rejoins_and_hears_the_next_edit(
+        settings, pat, host, workshop):
+    """As after a Redis restart whose connections survived: the socket stays open but is
+    in no group. The worker notices its own key is gone (sessions/layer_watch.py), puts
+    the socket back and tells the page the version; no ping needed."""
+    import redis
+
+    assert service_up(6379), "This test needs the local Redis server on 127.0.0.1:6379."
+    prefix = "attune-test-" + uuid.uuid4().hex[:8]
+    settings.CHANNEL_LAYERS = {"default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [{"address": "redis://127.0.0.1:6379/0", "socket_timeout": None}],
+                   "prefix": prefix}}}
+    socket = Socket(pat, workshop.pk)
+    await socket.open(version=await db(version_of)(workshop))
+    await asyncio.sleep(1.5)  # the worker's watch has looked once and set its key
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    lost = [key for key in client.scan_iter(match=f"{prefix}*")]
+    assert lost, "the layer keeps its groups under its prefix"
+    client.delete(*lost)  # what a restart does to this layer's groups, and nothing else
+    pong = await socket.next(lambda f: f["type"] == "pong", timeout=5)
+    assert pong["version"] == await db(version_of)(workshop)
+    decision = await db(add_item)(host, "decisions")
+    event = await socket.next(lambda f: f["type"] == "event", timeout=5)
+    assert f"decisions-{decision.pk}" in op_ids(event)
+    await socket.close()

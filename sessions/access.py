@@ -72,7 +72,9 @@ def find_membership(user: Any, session: Mapping, workshop_id: int) -> Membership
 
     `session` is the Django session of the request or of the websocket scope.
     """
-    workshop = Workshop.objects.filter(pk=workshop_id).select_related("owner").first()
+    # The room too: nearly every request checks a lock or renders with it.
+    workshop = (Workshop.objects.filter(pk=workshop_id)
+                .select_related("owner", "room", "room__current_phase").first())
     if workshop is None:
         return None
     if user is not None and user.is_authenticated and workshop.owner_id == user.pk:

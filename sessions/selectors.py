@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from workshop.models import Recipe, Workshop
 
 from .access import Membership
-from .models import Dot, Room, Vote
+from .models import Room, Vote
 
 
 def room_for(workshop: Workshop) -> Room:
@@ -64,8 +65,10 @@ def tally(vote: Vote) -> list[dict[str, Any]]:
 
 def vote_context(workshop: Workshop) -> dict[str, Any]:
     """What everyone in the room may see of the votes: never hidden dots."""
-    vote = Vote.objects.filter(workshop=workshop).first()
-    latest_closed = Vote.objects.filter(workshop=workshop, closed_at__isnull=False).first()
+    # The latest two say it all: only one vote is open at a time, and it is the latest.
+    latest = list(Vote.objects.filter(workshop=workshop)[:2])
+    vote = latest[0] if latest else None
+    latest_closed = next((v for v in latest if v.closed_at is not None), None)
     context: dict[str, Any] = {"vote": vote, "voters": 0, "totals": None,
                                "dots_by_recipe": {}}
     if latest_closed is not None:
@@ -79,16 +82,17 @@ def vote_context(workshop: Workshop) -> dict[str, Any]:
     return context
 
 
-def ballot(member: Membership) -> dict[str, Any]:
-    """One person's own view of the open vote: their dots and what is left."""
-    vote = open_vote_of(member.workshop.pk)
+def ballot(member: Membership, vote: Vote | None = None) -> dict[str, Any]:
+    """One person's own view of the open vote (`vote`, when the caller just wrote to
+    it): their dots on each recipe, counted in the same query, and what is left."""
+    vote = vote if vote is not None and vote.is_open else open_vote_of(member.workshop.pk)
     if vote is None:
         return {"vote": None}
-    mine = Counter(Dot.objects.filter(vote=vote, voter=member.person)
-                   .values_list("recipe_id", flat=True))
-    recipes = Recipe.objects.filter(workshop=member.workshop).order_by("position", "pk")
+    mine = Count("dots", filter=Q(dots__vote=vote, dots__voter=member.person))
+    recipes = list(Recipe.objects.filter(workshop=member.workshop).annotate(mine=mine)
+                   .order_by("position", "pk"))
     return {
         "vote": vote,
-        "rows": [{"recipe": r, "mine": mine.get(r.pk, 0)} for r in recipes],
-        "left": vote.budget - sum(mine.values()),
+        "rows": [{"recipe": r, "mine": r.mine} for r in recipes],
+        "left": vote.budget - sum(r.mine for r in recipes),
     }

@@ -198,15 +198,16 @@ def vote_close(request: HttpRequest, member: Membership) -> HttpResponse:
 @board_view(VIEW)
 def ballot(request: HttpRequest, member: Membership) -> HttpResponse:
     """My own dots: personal, so it travels in my HTTP response, never in a broadcast."""
+    vote = None
     if request.method == "POST":
         member.require(EDIT)
         recipe = int(request.POST.get("recipe", "0") or 0)
         if request.POST.get("action") == "remove":
-            voting.retract_dot(member, recipe)
+            vote = voting.retract_dot(member, recipe)
         else:
-            voting.cast_dot(member, recipe)
+            vote = voting.cast_dot(member, recipe)
     return render(request, "live/ballot.html",
-                  {"workshop": member.workshop, "member": member, **my_ballot(member)})
+                  {"workshop": member.workshop, "member": member, **my_ballot(member, vote)})
 
 
 # The live board -----------------------------------------------------------------

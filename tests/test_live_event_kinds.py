@@ -40,7 +40,7 @@ class Board:
     def __init__(self, host: Membership, session, pat: Client, fran: Client):
         self.host, self.session, self.pat, self.fran = host, session, pat, fran
         self.workshop = host.workshop
-        person = Participant.objects.get(display_name="Pat")
+        person = Participant.objects.get(session=session, display_name="Pat")
         self.pat_member = Membership(self.workshop, Role.PARTICIPANT, participant=person)
         self.source = add(host, "data_sources")
         self.goal = add(host, "goals", data_source=self.source.pk)

@@ -11,7 +11,8 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from sessions.access import EDIT, FACILITATE, Membership
@@ -43,9 +44,14 @@ def _apply(item: BoardItem, data: dict[str, Any]) -> None:
             many[name] = value
         else:
             setattr(item, name, value)
+    adding = item._state.adding
     item.save()
     for name, value in many.items():
-        getattr(item, name).set(value)
+        # A new item links to nothing yet: adding its links saves reading them first.
+        if adding:
+            getattr(item, name).add(*value)
+        else:
+            getattr(item, name).set(value)
 
 
 def _locked(model: type[Item], workshop_id: int, item_id: int) -> Item:
@@ -62,13 +68,16 @@ def add_item(member: Membership, section: Section, data: dict[str, Any]) -> Boar
     member.require(EDIT)
     check_unlocked(member, section.key)
     workshop_id = member.workshop.pk
-    last = section.model.objects.filter(workshop_id=workshop_id).aggregate(Max("position"))
+    # Last in its list, computed by the INSERT itself (one query, not a read first).
+    top = (section.model.objects.filter(workshop_id=workshop_id).order_by()
+           .values("workshop_id").annotate(top=Max("position")).values("top")[:1])
     item = section.model(
         workshop_id=workshop_id,
-        position=(last["position__max"] or 0) + 1,
+        position=Coalesce(Subquery(top), Value(0)) + 1,
         author_name=member.name,
     )
     _apply(item, data)
+    del item.position  # the expression, not the value: read again if anything asks
     record_event(workshop_id, Kind.ITEM_ADDED, section.key, item.pk, member.name)
     return item
 

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -97,6 +98,9 @@ def board(request: HttpRequest, member: Membership) -> HttpResponse:
 
 def render_item(request: HttpRequest, member: Membership, section: Section, item,
                 status: int = 200) -> HttpResponse:
+    if section.prefetch:
+        # What the card lists of its links, read once each (a saved item has none read).
+        prefetch_related_objects([item], *section.prefetch)
     context = member_context(member, item=item, section=section)
     return render(request, section.item_template, context, status=status)
 
@@ -231,14 +235,14 @@ def roadmap_card(request: HttpRequest, member: Membership, item_id: int) -> Http
     if request.method == "GET" and request.GET.get("edit") is None:
         return render_roadmap_card(request, member, item_id)
     member.require(EDIT)
-    recipe = Recipe.objects.get(workshop=member.workshop, pk=item_id)
     if request.method == "GET":
+        recipe = Recipe.objects.get(workshop=member.workshop, pk=item_id)
         return render_form(request, member, RoadmapForm(instance=recipe,
                                                         workshop=member.workshop,
                                                         prefix=f"roadmap-{item_id}"),
                            request.path, item=recipe, dom_id=f"roadmap-{item_id}")
-    form = RoadmapForm(request.POST, instance=recipe, workshop=member.workshop,
-                       prefix=f"roadmap-{item_id}")
+    # The service reads (and locks) the recipe; the form only checks what was posted.
+    form = RoadmapForm(request.POST, workshop=member.workshop, prefix=f"roadmap-{item_id}")
     if form.is_valid():
         try:
             services.place_on_roadmap(member, item_id, form.cleaned_data,
@@ -251,9 +255,11 @@ def roadmap_card(request: HttpRequest, member: Membership, item_id: int) -> Http
         except services.ConflictError:
             form.add_error(None, "Someone changed this recipe's place on the roadmap meanwhile. "
                                  "Cancel to see it, then try again.")
-            return render_form(request, member, form, request.path, item=recipe, status=409,
+            return render_form(request, member, form, request.path, status=409,
+                               item=Recipe.objects.get(workshop=member.workshop, pk=item_id),
                                dom_id=f"roadmap-{item_id}")
-    return render_form(request, member, form, request.path, item=recipe, status=422,
+    return render_form(request, member, form, request.path, status=422,
+                       item=Recipe.objects.get(workshop=member.workshop, pk=item_id),
                        dom_id=f"roadmap-{item_id}")
 
 

@@ -1,0 +1,185 @@
+"""What one write costs in SQL queries on a board of 200 items in every list, for every
+kind of board event, sent over HTTP as a page sends it.
+
+Two budgets, measured apart (docs/architecture.md, "Costs"):
+- the request: authorize (session, user or participant, workshop), write, event and the
+  sender's own answer: at most 10 for every kind but one (REQUEST_CEILINGS);
+- the broadcast's render (`event_frames`, run once per write after commit, for every
+  audience): the same on a board of 200 items as on a board of 3, and within a
+  budget per kind. It still runs in the request's thread after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from samples import SAMPLES, prefixed
+from test_live_event_kinds import Board
+from test_query_counts import fill
+
+from sessions import services as session_services
+from sessions.access import Membership
+from sessions.fragments import event_frames
+from sessions.models import Role, WorkshopSession
+from workshop import services
+from workshop.event_kinds import Kind
+from workshop.models import BoardEvent, NorthStar, Recipe
+
+pytestmark = pytest.mark.django_db
+
+REQUEST_BUDGET = 10
+# Placing a recipe answers with the whole roadmap (the recipe may change lanes): the
+# recipes, their sources and risks, and the last vote's dots.
+REQUEST_CEILINGS = {"roadmap.placed": 11}
+# The broadcast's render, by kind: measured, flat in the board's size. The largest
+# redraw what a change shows in more than one place (a recipe: the matrix, the roadmap,
+# the vote; anonymity: the list for both audiences); issue 9 makes them targeted.
+RENDER_CEILINGS = {"room.anonymous": 18}
+DEFAULT_RENDER_CEILING = 12
+
+
+# Every kind a request makes on a running board (creating, importing and duplicating
+# a workshop make a new board).
+BOARD_KINDS = set(Kind) - {Kind.WORKSHOP_CREATED, Kind.WORKSHOP_IMPORTED,
+                           Kind.WORKSHOP_DUPLICATED}
+
+
+@dataclass
+class Write:
+    kind: Kind
+    who: str  # "fran", "pat" or "new" (someone who has not joined yet)
+    url: str | Callable[[], str]
+    data: Callable[[], dict]
+
+
+def writes(board: Board, kim: int) -> list[Write]:
+    ws = board.workshop.pk
+    source, recipe = board.source, board.recipe
+    phase = board.workshop.phases.get(key="goals")
+
+    def version_of(model, pk: int) -> Callable[[], dict]:
+        return lambda: {"version": model.objects.get(pk=pk).version}
+
+    return [
+        Write(Kind.ITEM_ADDED, "pat", f"/w/{ws}/s/decisions/add/",
+              lambda: prefixed(SAMPLES["decisions"], "add-decisions")),
+        Write(Kind.ITEM_ADDED, "pat", f"/w/{ws}/s/recipes/add/",
+              lambda: prefixed(SAMPLES["recipes"], "add-recipes")
+              | {"add-recipes-data_sources": [source.pk]}),
+        Write(Kind.ITEM_UPDATED, "fran", f"/w/{ws}/s/data_sources/{source.pk}/edit/",
+              lambda: prefixed(SAMPLES["data_sources"] | {"completeness": "poor"},
+                               f"data_sources-{source.pk}")
+              | version_of(type(source), source.pk)()),
+        Write(Kind.ITEM_MOVED, "fran", f"/w/{ws}/s/recipes/{recipe.pk}/move/",
+              lambda: {"direction": "down"}),
+        Write(Kind.NORTH_STAR_UPDATED, "fran", f"/w/{ws}/north-star/",
+              lambda: {"north-star-objective": "Readers finish what they start",
+                       "north-star-scope_level": "product",
+                       "version": NorthStar.objects.get(workshop_id=ws).version}),
+        Write(Kind.ROADMAP_PLACED, "fran", f"/w/{ws}/roadmap/{recipe.pk}/",
+              lambda: {f"roadmap-{recipe.pk}-phase": "next",
+                       f"roadmap-{recipe.pk}-owner": "Growth"}
+              | version_of(Recipe, recipe.pk)()),
+        Write(Kind.GATE_OVERRIDDEN, "fran", f"/w/{ws}/roadmap/{recipe.pk}/override/",
+              lambda: {"reason": "Pilot on 5% of readers"}),
+        Write(Kind.AGENDA_UPDATED, "fran", f"/w/{ws}/agenda/{phase.pk}/",
+              lambda: {"minutes": "25"}),
+        Write(Kind.ROOM_PHASE, "fran", f"/w/{ws}/room/phase/", lambda: {"step": "next"}),
+        Write(Kind.ROOM_TIMER, "fran", f"/w/{ws}/room/timer/",
+              lambda: {"action": "add_minute"}),
+        Write(Kind.ROOM_LOCK, "fran", f"/w/{ws}/room/lock/",
+              lambda: {"section": "risks", "locked": "1"}),
+        Write(Kind.ROOM_SPOTLIGHT, "fran", f"/w/{ws}/room/spotlight/",
+              lambda: {"target": f"recipes-{recipe.pk}"}),
+        Write(Kind.ROOM_ANONYMOUS, "fran", f"/w/{ws}/room/anonymous/",
+              lambda: {"section": "decisions", "anonymous": "1"}),
+        Write(Kind.ROOM_COFACILITATOR, "fran", f"/w/{ws}/people/{kim}/cofacilitate/",
+              lambda: {"on": "1"}),
+        Write(Kind.VOTE_OPENED, "fran", f"/w/{ws}/vote/open/",
+              lambda: {"budget": "3", "per_item": "2"}),
+        Write(Kind.VOTE_CAST, "pat", f"/w/{ws}/vote/ballot/", lambda: {"recipe": recipe.pk}),
+        Write(Kind.VOTE_CLOSED, "fran", f"/w/{ws}/vote/close/", lambda: {}),
+        Write(Kind.ITEM_DELETED, "fran", f"/w/{ws}/s/data_sources/{source.pk}/delete/",
+              lambda: {}),
+        Write(Kind.SESSION_STARTED, "fran", f"/w/{ws}/sessions/start/",
+              lambda: {"title": "Sitting 2"}),
+        Write(Kind.SESSION_ENDED, "fran", lambda: "/w/{}/sessions/{}/end/".format(
+            ws, WorkshopSession.objects.get(workshop_id=ws, title="Sitting 2").pk), dict),
+        Write(Kind.PARTICIPANT_JOINED, "new", f"/join/{board.session.join_token}/",
+              lambda: {"display_name": "Lou", "function": "support"}),
+        Write(Kind.LINK_ROTATED, "fran",
+              f"/w/{ws}/sessions/{board.session.pk}/rotate/observer/", lambda: {}),
+        Write(Kind.PARTICIPANT_REMOVED, "fran", f"/w/{ws}/people/{kim}/remove/",
+              lambda: {}),
+    ]
+
+
+USERS = iter(range(1, 1000))
+
+
+def make_board(size: int) -> tuple[Board, int]:
+    """A board of its own, filled with `size` items in every list; Pat and Kim joined."""
+    user = get_user_model().objects.create_user(f"fran{next(USERS)}",
+                                                password="pw-for-tests-only")
+    host = Membership(services.create_workshop(user, "Reader app"), Role.FACILITATOR,
+                      user=user)
+    session = session_services.start_session(host, "Sitting 1")
+    fran, pat = Client(), Client()
+    fran.force_login(user)
+    assert pat.post(f"/join/{session.join_token}/",
+                    {"display_name": "Pat", "function": "design"}).status_code == 302
+    board = Board(host, session, pat, fran)
+    kim = session_services.join_session(session.join_token, "Kim", "legal")
+    fill(board.workshop, size)
+    return board, kim.pk
+
+
+def walk(board: Board, kim: int) -> list[tuple[str, int, int]]:
+    """Every write in turn: (what, request queries, broadcast render queries)."""
+    found = []
+    for write in writes(board, kim):
+        client = {"fran": board.fran, "pat": board.pat}.get(write.who) or Client()
+        url = write.url() if callable(write.url) else write.url
+        data = write.data()
+        with CaptureQueriesContext(connection) as request:
+            response = client.post(url, data, HTTP_HX_REQUEST="true")
+        assert response.status_code < 400, (url, response.status_code,
+                                            response.content[:300])
+        event = BoardEvent.objects.filter(workshop=board.workshop).last()
+        assert event.kind == write.kind, (url, event.kind)
+        with CaptureQueriesContext(connection) as render:
+            event_frames(event)
+        what = f"{write.kind.value} {url.split('/', 3)[-1]}"
+        found.append((what, counted(request), counted(render)))
+    return found
+
+
+def counted(captured: CaptureQueriesContext) -> int:
+    # Savepoints are the test's own transaction; in production the write commits.
+    return sum(1 for query in captured.captured_queries if "SAVEPOINT" not in query["sql"])
+
+
+@pytest.mark.slow
+def test_every_kind_of_write_costs_at_most_ten_queries_on_a_big_board():
+    found = walk(*make_board(200))
+    over = [(what, asked) for what, asked, _ in found
+            if asked > REQUEST_CEILINGS.get(what.split()[0], REQUEST_BUDGET)]
+    assert over == [], f"requests over their budget: {over}"
+    assert len({what.split()[0] for what, _, _ in found}) == len(BOARD_KINDS)
+
+
+@pytest.mark.slow
+def test_a_broadcasts_render_reads_as_much_on_a_big_board_as_on_a_small_one():
+    small = walk(*make_board(3))
+    big = walk(*make_board(200))
+    grew = [(what, a, b) for (what, _, a), (_, _, b) in zip(small, big, strict=True) if b > a]
+    assert grew == [], f"renders that read more on a big board (small, big): {grew}"
+    over = [(what, n) for what, _, n in big
+            if n > RENDER_CEILINGS.get(what.split()[0], DEFAULT_RENDER_CEILING)]
+    assert over == [], f"renders over their budget: {over}"

@@ -1,15 +1,20 @@
 """The pipe: after a write commits, render its frames once per audience and hand them
-to the channel layer. The database stays the ledger; a lost frame is caught up on
-resync (docs/architecture.md, "Catch-up"), so a failing layer or a failing render must
-never fail the write."""
+to the channel layer, off the write's own path (`Broadcaster`). The database stays the
+ledger; a lost frame is caught up on resync (docs/architecture.md, "Catch-up"), so a
+failing layer or a failing render must never fail the write."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import queue
+import threading
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import close_old_connections, connections
 
 from workshop.event_kinds import touches
 from workshop.models import BoardEvent
@@ -30,7 +35,15 @@ def person_group(workshop_id: int, person: str) -> str:
 
 def _send(group_name: str, message: dict[str, Any]) -> bool:
     try:
-        async_to_sync(get_channel_layer().group_send)(group_name, message)
+        send = get_channel_layer().group_send
+        if BROADCASTER.is_current():
+            # No event loop of its own: hand the send to the server's, as async_to_sync
+            # does for a request's thread.
+            assert BROADCASTER.loop is not None
+            asyncio.run_coroutine_threadsafe(send(group_name, message),
+                                             BROADCASTER.loop).result(SEND_TIMEOUT)
+        else:
+            async_to_sync(send)(group_name, message)
     except Exception as error:  # noqa: BLE001 - the write is saved; pages catch up
         CHANNEL_LAYER.failed(error)
         return False
@@ -38,8 +51,64 @@ def _send(group_name: str, message: dict[str, Any]) -> bool:
     return True
 
 
+class Broadcaster:
+    """Renders and sends committed events on a thread of its own, one at a time in the
+    order they committed, so that a write's answer does not wait on the fan-out.
+
+    It works once the server's event loop is known (`bind`, from workshop/asgi.py) and
+    `settings.BROADCAST_THREAD` is on; otherwise (the test process, management
+    commands) an event is published in the committing thread, as before."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.events: queue.SimpleQueue[BoardEvent] = queue.SimpleQueue()
+        self.thread: threading.Thread | None = None
+        self.lock = threading.Lock()
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+
+    def is_current(self) -> bool:
+        return self.thread is not None and threading.current_thread() is self.thread
+
+    def submit(self, event: BoardEvent) -> bool:
+        """Queue the event; False if it must be published here and now instead."""
+        loop = self.loop
+        if not settings.BROADCAST_THREAD or loop is None or not loop.is_running():
+            return False
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="broadcaster",
+                                               daemon=True)
+                self.thread.start()
+        self.events.put(event)
+        return True
+
+    def _run(self) -> None:
+        while True:
+            event = self.events.get()
+            close_old_connections()
+            try:
+                _publish(event)
+            except Exception:  # noqa: BLE001 - one bad event must not stop the others
+                log.exception("Broadcast of board %s event %s failed", event.workshop_id,
+                              event.version)
+            if self.events.empty():
+                connections.close_all()  # back to the pool while there is nothing to do
+
+
+BROADCASTER = Broadcaster()
+SEND_TIMEOUT = 10.0  # seconds a send may wait for the server's event loop
+
+
 def publish_event(event: BoardEvent) -> None:
-    """Send one committed event to every open page of its board."""
+    """Send one committed event to every open page of its board: on the broadcaster's
+    thread when there is one, else here."""
+    if not BROADCASTER.submit(event):
+        _publish(event)
+
+
+def _publish(event: BoardEvent) -> None:
     try:
         rendered = event_frames(event)
     except Exception:

@@ -378,3 +378,45 @@ async def test_a_socket_whose_groups_redis_lost_rejoins_and_hears_the_next_edit(
     event = await socket.next(lambda f: f["type"] == "event", timeout=5)
     assert f"decisions-{decision.pk}" in op_ids(event)
     await socket.close()
+
+
+# The broadcaster's own thread ---------------------------------------------------------
+
+@pytest.mark.postgres
+async def test_the_broadcast_thread_sends_every_event_in_commit_order(settings, pat, host,
+                                                                      workshop):
+    """As the servers run (BROADCAST_THREAD on): writes answer without rendering their
+    broadcast, which the broadcaster's thread renders and sends, one at a time, in the
+    order the writes committed. PostgreSQL only: the thread reads with a connection of
+    its own, which the in-memory SQLite test database does not serve alongside writes."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from sessions.broadcast import BROADCASTER
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs a database that serves two threads (the PostgreSQL pass)")
+    settings.BROADCAST_THREAD = True
+    BROADCASTER.bind(asyncio.get_running_loop())
+    socket = Socket(pat, workshop.pk)
+    await socket.open(version=await db(version_of)(workshop))
+    start = await db(version_of)(workshop)
+
+    def add_and_watch(n: int):
+        """Add, and say whether this thread rendered the broadcast (the item's render
+        reads where it goes in its list: `previous_pk`)."""
+        with CaptureQueriesContext(connection) as writer:
+            item = add_item(host, "decisions", decision=f"Decision {n}")
+        return item, any("previous_pk" in q["sql"] for q in writer.captured_queries)
+
+    written = [await db(add_and_watch)(n) for n in range(8)]
+    assert [rendered for _, rendered in written] == [False] * 8
+    added = [item for item, _ in written]
+    versions = []
+    while len(versions) < len(added):
+        frame = await socket.event()
+        versions.append(frame["version"])
+        assert any(f"decisions-{item.pk}" in op_ids(frame) for item in added)
+    assert versions == list(range(start + 1, start + 1 + len(added)))
+    assert BROADCASTER.thread is not None and BROADCASTER.thread.is_alive()
+    await socket.close()

@@ -4,6 +4,7 @@ Websockets pass the Origin check against ALLOWED_HOSTS and carry the Django
 session and user, so the consumer checks the same membership as the views.
 """
 
+import asyncio
 import gc
 import os
 
@@ -16,6 +17,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from sessions.broadcast import BROADCASTER  # noqa: E402
 from sessions.routing import websocket_urlpatterns  # noqa: E402
 
 # Everything loaded so far lives as long as the process: move it out of the garbage
@@ -24,7 +26,20 @@ from sessions.routing import websocket_urlpatterns  # noqa: E402
 gc.collect()
 gc.freeze()
 
-application = ProtocolTypeRouter({
+
+
+class BindBroadcaster:
+    """Tell the broadcaster which event loop serves this process (it sends through it)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        BROADCASTER.bind(asyncio.get_running_loop())
+        return await self.app(scope, receive, send)
+
+
+application = BindBroadcaster(ProtocolTypeRouter({
     "http": django_asgi_app,
     "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-})
+}))

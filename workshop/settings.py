@@ -156,6 +156,11 @@ else:
         }
     }
 
+# Render and send broadcasts on a thread of their own (sessions/broadcast.py), so a
+# write's answer does not wait on the fan-out. Off in the test process, whose tests
+# read frames in step with their writes; the servers the tests start have it on.
+BROADCAST_THREAD = env_bool("BROADCAST_THREAD", not TESTING)
+
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     # Catch-up answers, per process (sessions/fragments.py): after an outage the pages

@@ -60,26 +60,34 @@ class Target:
     """Something on the page to bring up to date.
 
     kind is "item" (name = list key, pk = item), "list" (every item of a list and
-    its order), "order" (only the order of a list) or "region" (by name)."""
+    its order), "order" (only the order of a list), "linked" (the items of list `name`
+    linked to item `pk` of list `via`: where a change shows besides its own card) or
+    "region" (by name)."""
 
     kind: str
     name: str
     pk: int = 0
+    via: str = ""
 
     @property
     def key(self) -> str:
-        return f"{self.kind}.{self.name}.{self.pk}"
+        return f"{self.kind}.{self.name}.{self.pk}" + (f".{self.via}" if self.via else "")
 
     @classmethod
     def parse(cls, key: str) -> Target | None:
         """The target named by `key` (from a fetch op's URL), or None if there is none."""
         parts = key.split(".")
-        if len(parts) != 3 or not parts[2].isdigit() or len(parts[2]) > 18:
+        if len(parts) not in (3, 4) or not parts[2].isdigit() or len(parts[2]) > 18:
             return None
-        target = cls(parts[0], parts[1], int(parts[2]))
+        target = cls(parts[0], parts[1], int(parts[2]), *parts[3:])
         return target if target.exists() else None
 
     def exists(self) -> bool:
+        if self.kind == "linked":
+            return self.name in LISTS and self.via in LISTS and (
+                self.name in LISTS[self.via].shown_in_lists)
+        if self.via:
+            return False
         if self.kind in ("item", "list", "order"):
             return self.name in LISTS
         return self.kind == "region" and self.name in REGIONS
@@ -90,14 +98,21 @@ class Target:
 PRESENCE = Target("region", "presence")
 
 
-def _section_targets(section: str, item_id: int | None, *, dependents: bool) -> set[Target]:
-    if section not in LISTS:
-        return set()
-    found = {Target("item", section, item_id or 0)}
-    if dependents:
-        shown = LISTS[section]
-        found |= {Target("list", name) for name in shown.shown_in_lists}
-        found |= {Target("region", name) for name in shown.shown_in_regions}
+def _dependents(event: BoardEvent, section: str, item_id: int) -> set[Target]:
+    """Where else a change to one item shows: the items of other lists linked to it
+    (read when rendered), and the regions that list its section.
+
+    Linked items are found from the board as it is when the frames are rendered. That
+    misses only items whose link the event itself removed: a deleted item's, and those
+    of an edit that can change its own links (a risk's recipes); those redraw the whole
+    dependent list. Links other items own change with those items' own events."""
+    shown = LISTS[section]
+    found = {Target("region", name) for name in shown.shown_in_regions}
+    for name in shown.shown_in_lists:
+        whole = event.kind == Kind.ITEM_DELETED or (
+            event.kind == Kind.ITEM_UPDATED and shown.owns_link_to(LISTS[name]))
+        found.add(Target("list", name) if whole or not item_id
+                  else Target("linked", name, item_id, section))
     return found
 
 
@@ -107,14 +122,13 @@ def targets_for(event: BoardEvent) -> set[Target] | None:
     if touched is None:
         return None
     found = {Target("region", name) for name in touched.regions}
-    if touched.item:
-        found |= _section_targets(touched.item_list or event.section, event.item_id,
-                                  dependents=True)
-    if touched.order and event.section in LISTS:
-        found.add(Target("order", event.section))
-        shown = LISTS[event.section]
-        found |= {Target("list", name) for name in shown.shown_in_lists}
-        found |= {Target("region", name) for name in shown.shown_in_regions}
+    section = touched.item_list or event.section
+    if (touched.item or touched.order) and section in LISTS:
+        if touched.item:
+            found.add(Target("item", section, event.item_id or 0))
+        else:
+            found.add(Target("order", section))
+        found |= _dependents(event, section, event.item_id or 0)
     if touched.all_lists:
         found |= {Target("list", key) for key in LISTS}
     return found
@@ -130,9 +144,9 @@ def _in_order(targets: Iterable[Target]) -> list[Target]:
     targets = set(targets)
     lists = {t.name for t in targets if t.kind == "list"}
     kept = [t for t in targets
-            if not (t.kind in ("item", "order") and t.name in lists)]
-    rank = {"region": 0, "list": 1, "order": 2, "item": 3}
-    return sorted(kept, key=lambda t: (rank[t.kind], t.name, t.pk))
+            if not (t.kind in ("item", "order", "linked") and t.name in lists)]
+    rank = {"region": 0, "list": 1, "order": 2, "linked": 3, "item": 4}
+    return sorted(kept, key=lambda t: (rank[t.kind], t.name, t.pk, t.via))
 
 
 class Renderer:
@@ -146,7 +160,8 @@ class Renderer:
 
     def sensitive(self, target: Target) -> bool:
         """Whether the room and the facilitators see this target differently."""
-        return target.kind in ("item", "list") and target.name in self.room.anonymous_sections
+        return (target.kind in ("item", "list", "linked")
+                and target.name in self.room.anonymous_sections)
 
     def context(self, viewer: Viewer, **extra: Any) -> dict[str, Any]:
         return fragment_context(self.workshop, viewer, self.room, **extra)
@@ -178,6 +193,8 @@ class Renderer:
                 ops = [self.order(target.name)]
             elif target.kind == "item":
                 ops = [self.item(target.name, target.pk, viewer)]
+            elif target.kind == "linked":
+                ops = self.linked(target, viewer)
             else:
                 ops = [getattr(self, f"region_{target.name}")(viewer)]
         except Exception:
@@ -203,16 +220,19 @@ class Renderer:
                 found = {item.pk: item for item in self._placed_items(key, pks)}
                 self._items.update({(key, pk): found.get(pk) for pk in pks})
 
-    def _placed_items(self, key: str, pks: Iterable[int]) -> Any:
-        """These items of a list, each with the pk of the item before it in the list
-        (so that a page that missed one puts it in the same place as the others)."""
+    def _placed_items(self, key: str, pks: Iterable[int] | None) -> Any:
+        """These items of a list (None: all), each with the pk of the item before it in
+        the list (so that a page that missed one puts it in the same place as the
+        others)."""
         section = LISTS[key]
         before = (section.model.objects.filter(workshop_id=OuterRef("workshop_id"))
                   .filter(Q(position__lt=OuterRef("position"))
                           | Q(position=OuterRef("position"), pk__lt=OuterRef("pk")))
                   .order_by("-position", "-pk").values("pk")[:1])
-        return (section.items(self.workshop.pk).filter(pk__in=list(pks))
-                .annotate(previous_pk=Subquery(before)))
+        items = section.items(self.workshop.pk)
+        if pks is not None:
+            items = items.filter(pk__in=list(pks))
+        return items.annotate(previous_pk=Subquery(before))
 
     def item(self, key: str, pk: int, viewer: Viewer) -> dict[str, Any]:
         if (key, pk) in self._items:
@@ -220,13 +240,25 @@ class Renderer:
         else:
             item = self._placed_items(key, [pk]).first()
             self._items[(key, pk)] = item
-        dom_id = f"{key}-{pk}"
         if item is None:
-            return {"op": "remove", "id": dom_id}
+            return {"op": "remove", "id": f"{key}-{pk}"}
+        return self._upsert(key, item, viewer)
+
+    def _upsert(self, key: str, item: Any, viewer: Viewer) -> dict[str, Any]:
         previous = item.previous_pk
-        return {"op": "upsert", "id": dom_id, "list": f"list-{key}",
+        return {"op": "upsert", "id": f"{key}-{item.pk}", "list": f"list-{key}",
                 "html": self._item_html(key, item, viewer),
                 "after": f"{key}-{previous}" if previous else None}
+
+    def linked(self, target: Target, viewer: Viewer) -> list[dict[str, Any]]:
+        """The items of one list linked to one item of another, one upsert each."""
+        link = LISTS[target.name].link_to(LISTS[target.via])
+        items = self._placed_items(target.name, None).filter(**{link: target.pk}).distinct()
+        ops = []
+        for item in items:
+            self._items[(target.name, item.pk)] = item
+            ops.append(self._upsert(target.name, item, viewer))
+        return ops
 
     def whole_list(self, key: str, viewer: Viewer) -> list[dict[str, Any]]:
         """Every item of a list, one operation each, then the list's order."""
@@ -426,5 +458,7 @@ def fetched_op(workshop: Workshop, target: Target, viewer: Viewer) -> list[dict[
         return [renderer.order(target.name)]
     if target.kind == "item":
         return [renderer.item(target.name, target.pk, viewer)]
+    if target.kind == "linked":
+        return renderer.linked(target, viewer)
     op = getattr(renderer, f"region_{target.name}")(viewer)
     return [op] if op else []

@@ -145,12 +145,17 @@ async def test_every_kind_of_board_event_reaches_a_second_page(layer, pat, host,
         return result, frame
 
     source, _ = await expect(lambda: add_item(host, "data_sources"),
-                             lambda s: f"data_sources-{s.pk}", "list-goals", "list-recipes",
-                             "roadmap-board")
+                             lambda s: f"data_sources-{s.pk}", "roadmap-board")
     recipe, frame = await expect(lambda: add_item(host, "recipes", data_sources=[source.pk]),
-                                 lambda r: f"recipes-{r.pk}", "list-risks", "roadmap-board",
+                                 lambda r: f"recipes-{r.pk}", "roadmap-board",
                                  "prioritize-board", "vote-panel")
     assert "Finish-the-series nudge" in html_of(frame)
+    # An edit redraws where its item shows besides its own card, not whole lists: the
+    # recipe that reads this source's readiness.
+    _, frame = await expect(lambda: services.update_item(
+        host, LISTS["data_sources"], source.pk, {"completeness": "poor"}, 1),
+        f"data_sources-{source.pk}", f"recipes-{recipe.pk}")
+    assert "list-recipes" not in op_ids(frame) and "list-goals" not in op_ids(frame)
     await expect(lambda: services.update_item(host, LISTS["recipes"], recipe.pk,
                                               {"title": "Renamed"}, 1), f"recipes-{recipe.pk}")
     decision = await db(add_item)(host, "decisions")

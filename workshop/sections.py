@@ -56,6 +56,21 @@ class Section:
             .prefetch_related(*self.prefetch)
         )
 
+    def link_to(self, other: Section) -> str:
+        """The name by which this list's items are filtered to those linked to one item
+        of `other` (a foreign key, a many-to-many or their reverse), e.g. goals ->
+        data sources: "data_source"."""
+        for field in self.model._meta.get_fields():
+            if field.is_relation and field.related_model is other.model:
+                return field.name
+        raise LookupError(f"{self.key} has no link to {other.key}")
+
+    def owns_link_to(self, other: Section) -> bool:
+        """Whether editing one of this list's items can change which items of `other`
+        it is linked to (the link is a field of this model, e.g. a risk's recipes)."""
+        return any(field.concrete and field.is_relation and field.related_model is other.model
+                   for field in self.model._meta.get_fields())
+
 
 LISTS: dict[str, Section] = {
     section.key: section

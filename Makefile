@@ -47,6 +47,7 @@ check: lint
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/live_board.py
 	$(BIN)/python bench/roadmap_pdf.py
+	$(BIN)/python bench/edit_cost.py --postgres
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -464,8 +464,12 @@ class Board:
             await page.close()
 
 
-def start_board(tmp_path: Path, redis: RedisServer, workers: int = 2) -> Board:
+def start_board(tmp_path: Path, redis: RedisServer, workers: int = 2,
+                **env: str) -> Board:
+    """A board on PostgreSQL and `redis`, served by `workers` daphne workers whose
+    environment also has `env`."""
     stack = make_stack(tmp_path, postgres=True, redis=redis)
+    stack.env.update(env)
     try:
         started = [start_worker(stack, tmp_path) for _ in range(workers)]
         return Board(stack, started, seed_workshop(stack))

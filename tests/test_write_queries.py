@@ -3,7 +3,8 @@ kind of board event, sent over HTTP as a page sends it.
 
 Two budgets, measured apart (docs/architecture.md, "Costs"):
 - the request: authorize (session, user or participant, workshop), write, event and the
-  sender's own answer: at most 10 for every kind but one (REQUEST_CEILINGS);
+  sender's own answer: at most 10, but for the writes with a budget of their own
+  (EDIT_CEILINGS, ROADMAP_CEILING), lowered as they improve;
 - the broadcast's render (`event_frames`, run once per write after commit, for every
   audience): the same on a board of 200 items as on a board of 3, and within a
   budget per kind. It still runs in the request's thread after the commit.
@@ -30,13 +31,14 @@ from sessions.models import Role, WorkshopSession
 from workshop import services
 from workshop.event_kinds import Kind
 from workshop.models import BoardEvent, NorthStar, Recipe
+from workshop.sections import LISTS
 
 pytestmark = pytest.mark.django_db
 
 REQUEST_BUDGET = 10
 # Placing a recipe answers with the whole roadmap (the recipe may change lanes): the
 # recipes, their sources and risks, and the last vote's dots.
-REQUEST_CEILINGS = {"roadmap.placed": 11}
+ROADMAP_CEILING = 11
 # The broadcast's render, by kind: measured, flat in the board's size. The largest
 # redraw what a change shows in more than one place (a recipe: the matrix, the roadmap,
 # the vote; anonymity: the list for both audiences); issue 9 makes them targeted.
@@ -56,6 +58,36 @@ class Write:
     who: str  # "fran", "pat" or "new" (someone who has not joined yet)
     url: str | Callable[[], str]
     data: Callable[[], dict]
+    ceiling: int = REQUEST_BUDGET
+
+
+# Edits of the lists whose cards show linked items read more than the target: the form
+# reads the item and checks its links, the write sets the links, and the answer
+# prefetches them again (measured; the views' reads are the next to go).
+EDIT_CEILINGS = {"recipes": 14, "risks": 13}
+
+
+def item_writes(board: Board) -> list[Write]:
+    """An add by a participant and an edit by the facilitator, in every list."""
+    ws = board.workshop.pk
+
+    def first(key: str):
+        return LISTS[key].model.objects.filter(workshop_id=ws).order_by("pk").first()
+
+    def edit_data(key: str) -> Callable[[], dict]:
+        def data() -> dict:
+            item = first(key)
+            return prefixed(SAMPLES[key], f"{key}-{item.pk}") | {"version": item.version}
+        return data
+
+    found = []
+    for key in LISTS:
+        found.append(Write(Kind.ITEM_ADDED, "pat", f"/w/{ws}/s/{key}/add/",
+                           lambda key=key: prefixed(SAMPLES[key], f"add-{key}")))
+        found.append(Write(Kind.ITEM_UPDATED, "fran",
+                           lambda key=key: f"/w/{ws}/s/{key}/{first(key).pk}/edit/",
+                           edit_data(key), EDIT_CEILINGS.get(key, REQUEST_BUDGET)))
+    return found
 
 
 def writes(board: Board, kim: int) -> list[Write]:
@@ -66,9 +98,7 @@ def writes(board: Board, kim: int) -> list[Write]:
     def version_of(model, pk: int) -> Callable[[], dict]:
         return lambda: {"version": model.objects.get(pk=pk).version}
 
-    return [
-        Write(Kind.ITEM_ADDED, "pat", f"/w/{ws}/s/decisions/add/",
-              lambda: prefixed(SAMPLES["decisions"], "add-decisions")),
+    return [*item_writes(board),
         Write(Kind.ITEM_ADDED, "pat", f"/w/{ws}/s/recipes/add/",
               lambda: prefixed(SAMPLES["recipes"], "add-recipes")
               | {"add-recipes-data_sources": [source.pk]}),
@@ -85,7 +115,7 @@ def writes(board: Board, kim: int) -> list[Write]:
         Write(Kind.ROADMAP_PLACED, "fran", f"/w/{ws}/roadmap/{recipe.pk}/",
               lambda: {f"roadmap-{recipe.pk}-phase": "next",
                        f"roadmap-{recipe.pk}-owner": "Growth"}
-              | version_of(Recipe, recipe.pk)()),
+              | version_of(Recipe, recipe.pk)(), ROADMAP_CEILING),
         Write(Kind.GATE_OVERRIDDEN, "fran", f"/w/{ws}/roadmap/{recipe.pk}/override/",
               lambda: {"reason": "Pilot on 5% of readers"}),
         Write(Kind.AGENDA_UPDATED, "fran", f"/w/{ws}/agenda/{phase.pk}/",
@@ -140,8 +170,16 @@ def make_board(size: int) -> tuple[Board, int]:
     return board, kim.pk
 
 
-def walk(board: Board, kim: int) -> list[tuple[str, int, int]]:
-    """Every write in turn: (what, request queries, broadcast render queries)."""
+@dataclass
+class Cost:
+    what: str
+    request: int
+    render: int
+    ceiling: int
+
+
+def walk(board: Board, kim: int) -> list[Cost]:
+    """Every write in turn, and what it cost."""
     found = []
     for write in writes(board, kim):
         client = {"fran": board.fran, "pat": board.pat}.get(write.who) or Client()
@@ -156,7 +194,7 @@ def walk(board: Board, kim: int) -> list[tuple[str, int, int]]:
         with CaptureQueriesContext(connection) as render:
             event_frames(event)
         what = f"{write.kind.value} {url.split('/', 3)[-1]}"
-        found.append((what, counted(request), counted(render)))
+        found.append(Cost(what, counted(request), counted(render), write.ceiling))
     return found
 
 
@@ -166,20 +204,25 @@ def counted(captured: CaptureQueriesContext) -> int:
 
 
 @pytest.mark.slow
-def test_every_kind_of_write_costs_at_most_ten_queries_on_a_big_board():
+def test_every_kind_of_write_stays_within_its_query_budget_on_a_big_board():
     found = walk(*make_board(200))
-    over = [(what, asked) for what, asked, _ in found
-            if asked > REQUEST_CEILINGS.get(what.split()[0], REQUEST_BUDGET)]
-    assert over == [], f"requests over their budget: {over}"
-    assert len({what.split()[0] for what, _, _ in found}) == len(BOARD_KINDS)
+    over = [(cost.what, cost.request, cost.ceiling) for cost in found
+            if cost.request > cost.ceiling]
+    assert over == [], f"requests over their budget (count, budget): {over}"
+    # A budget above the target that the write now beats is stale: lower it.
+    stale = [(cost.what, cost.request, cost.ceiling) for cost in found
+             if cost.ceiling > REQUEST_BUDGET and cost.request < cost.ceiling]
+    assert stale == [], f"lower these budgets to the count: {stale}"
+    assert {cost.what.split()[0] for cost in found} == {kind.value for kind in BOARD_KINDS}
 
 
 @pytest.mark.slow
 def test_a_broadcasts_render_reads_as_much_on_a_big_board_as_on_a_small_one():
     small = walk(*make_board(3))
     big = walk(*make_board(200))
-    grew = [(what, a, b) for (what, _, a), (_, _, b) in zip(small, big, strict=True) if b > a]
+    grew = [(b.what, a.render, b.render) for a, b in zip(small, big, strict=True)
+            if b.render > a.render]
     assert grew == [], f"renders that read more on a big board (small, big): {grew}"
-    over = [(what, n) for what, _, n in big
-            if n > RENDER_CEILINGS.get(what.split()[0], DEFAULT_RENDER_CEILING)]
+    over = [(cost.what, cost.render) for cost in big
+            if cost.render > RENDER_CEILINGS.get(cost.what.split()[0], DEFAULT_RENDER_CEILING)]
     assert over == [], f"renders over their budget: {over}"

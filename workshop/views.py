@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -141,10 +142,15 @@ def item_detail(request: HttpRequest, member: Membership, key: str,
 def item_edit(request: HttpRequest, member: Membership, key: str,
               item_id: int) -> HttpResponse:
     section = get_section(key)
-    item = section.items(member.workshop.pk).get(pk=item_id)
+    # The form shows the links of the item it edits; a posted form only checks the new
+    # ones, so it needs the item alone.
+    items = (section.items(member.workshop.pk) if request.method == "GET"
+             else section.model.objects.filter(workshop_id=member.workshop.pk))
+    item = items.get(pk=item_id)
     prefix = f"{section.key}-{item_id}"
-    edit = {"action": request.path, "item": item, "dom_id": f"{section.key}-{item_id}",
-            "cancel_url": reverse("item_detail", args=[member.workshop.pk, section.key, item_id])}
+    edit: dict[str, Any] = {
+        "action": request.path, "item": item, "dom_id": f"{section.key}-{item_id}",
+        "cancel_url": reverse("item_detail", args=[member.workshop.pk, section.key, item_id])}
     if request.method == "GET":
         form = section.form(instance=item, workshop=member.workshop, prefix=prefix)
         return render_form(request, member, form, **edit)

@@ -157,6 +157,7 @@ class Renderer:
         self._recipes: list | None = None
         self._votes: dict[str, Any] | None = None
         self._items: dict[tuple[str, int], Any] = {}  # None: not on the board (deleted)
+        self._linked: dict[Target, list] = {}
 
     def sensitive(self, target: Target) -> bool:
         """Whether the room and the facilitators see this target differently."""
@@ -251,14 +252,13 @@ class Renderer:
                 "after": f"{key}-{previous}" if previous else None}
 
     def linked(self, target: Target, viewer: Viewer) -> list[dict[str, Any]]:
-        """The items of one list linked to one item of another, one upsert each."""
-        link = LISTS[target.name].link_to(LISTS[target.via])
-        items = self._placed_items(target.name, None).filter(**{link: target.pk}).distinct()
-        ops = []
-        for item in items:
-            self._items[(target.name, item.pk)] = item
-            ops.append(self._upsert(target.name, item, viewer))
-        return ops
+        """The items of one list linked to one item of another, one upsert each (read
+        once, however many audiences they are rendered for)."""
+        if target not in self._linked:
+            link = LISTS[target.name].link_to(LISTS[target.via])
+            self._linked[target] = list(self._placed_items(target.name, None)
+                                        .filter(**{link: target.pk}).distinct())
+        return [self._upsert(target.name, item, viewer) for item in self._linked[target]]
 
     def whole_list(self, key: str, viewer: Viewer) -> list[dict[str, Any]]:
         """Every item of a list, one operation each, then the list's order."""

@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 from channels.db import database_sync_to_async as db
+from django.conf import settings as django_settings
 from django.test import Client
 from live_helpers import Socket, html_of, op_ids
 from samples import SAMPLES, prefixed
@@ -388,19 +389,20 @@ async def test_a_socket_whose_groups_redis_lost_rejoins_and_hears_the_next_edit(
 # The broadcaster's own thread ---------------------------------------------------------
 
 @pytest.mark.postgres
+@pytest.mark.skipif("postgresql" not in django_settings.DATABASES["default"]["ENGINE"],
+                    reason="runs in the PostgreSQL pass: the broadcaster's thread reads "
+                           "with a connection of its own, which SQLite's in-memory test "
+                           "database does not serve next to writes")
 async def test_the_broadcast_thread_sends_every_event_in_commit_order(settings, pat, host,
                                                                       workshop):
     """As the servers run (BROADCAST_THREAD on): writes answer without rendering their
     broadcast, which the broadcaster's thread renders and sends, one at a time, in the
-    order the writes committed. PostgreSQL only: the thread reads with a connection of
-    its own, which the in-memory SQLite test database does not serve alongside writes."""
+    order the writes committed."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from sessions.broadcast import BROADCASTER
 
-    if connection.vendor != "postgresql":
-        pytest.skip("needs a database that serves two threads (the PostgreSQL pass)")
     settings.BROADCAST_THREAD = True
     BROADCASTER.bind(asyncio.get_running_loop())
     socket = Socket(pat, workshop.pk)

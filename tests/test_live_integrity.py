@@ -184,15 +184,19 @@ async def test_a_fetch_url_that_names_nothing_is_refused(participant_client, wor
 
 # Audiences follow roles -----------------------------------------------------------
 
+@pytest.fixture
+def kim(live_session, workshop) -> Membership:
+    """A second participant, who writes while Pat's role changes."""
+    person = Participant.objects.create(session=live_session, display_name="Kim",
+                                        function="data", role="participant",
+                                        joined_with=live_session.join_token)
+    return Membership(workshop, Role.PARTICIPANT, participant=person)
+
+
 async def test_a_promoted_and_demoted_cofacilitators_open_socket_follows_the_role(
-        participant_client, live_session, workshop, host):
+        participant_client, workshop, host, kim):
     await db(room_services.set_anonymous)(host, ["risks"], True)
     pat = await db(Participant.objects.get)(display_name="Pat")
-    kim = await db(lambda: Membership(workshop, Role.PARTICIPANT, participant=Participant
-                                      .objects.create(session=live_session,
-                                                      display_name="Kim", function="data",
-                                                      role="participant",
-                                                      joined_with=live_session.join_token)))()
     sock = Socket(participant_client, workshop.pk)
     await sock.open(version=await db(version_of)(workshop))
 
@@ -215,17 +219,12 @@ async def test_a_promoted_and_demoted_cofacilitators_open_socket_follows_the_rol
 
 
 async def test_a_demoted_cofacilitator_gets_no_author_saved_before_the_socket_regrouped(
-        participant_client, live_session, workshop, host):
+        participant_client, workshop, host, kim):
     """Kim adds to an anonymous list while Pat is being demoted: the frame for
     facilitators is queued to Pat's socket before it has handled the regroup (which
     needs the database thread this write holds). The socket must drop it."""
     await db(room_services.set_anonymous)(host, ["risks"], True)
     pat = await db(Participant.objects.get)(display_name="Pat")
-    kim = await db(lambda: Membership(workshop, Role.PARTICIPANT, participant=Participant
-                                      .objects.create(session=live_session,
-                                                      display_name="Kim", function="data",
-                                                      role="participant",
-                                                      joined_with=live_session.join_token)))()
     await db(room_services.name_cofacilitator)(host, pat.pk, True)
     sock = Socket(participant_client, workshop.pk)
     assert (await sock.open(version=await db(version_of)(workshop)))["audience"] == \
@@ -276,6 +275,36 @@ async def test_a_hello_with_an_unknown_audience_gets_a_typed_error(participant_c
     assert error["reason"] == "bad_frame" and "audience" in error["message"]
     assert (await sock.hello(await db(version_of)(workshop)))["type"] == "sync"
     await sock.close()
+
+
+async def test_every_role_gets_each_change_live_and_only_what_its_audience_may_see(
+        facilitator_client, participant_client, observer_client, live_session, workshop,
+        host, kim):
+    """The facilitator, a co-facilitator, a participant and an observer on one board
+    with an anonymous list: Kim's add reaches all four sockets at the same version;
+    only the two facilitators' frames name her."""
+    from conftest import joined_client
+
+    await db(room_services.set_anonymous)(host, ["risks"], True)
+    cleo_client = await db(joined_client)(live_session, live_session.join_token, "Cleo")
+    cleo = await db(Participant.objects.get)(display_name="Cleo")
+    await db(room_services.name_cofacilitator)(host, cleo.pk, True)
+    clients = {"facilitator": facilitator_client, "co-facilitator": cleo_client,
+               "participant": participant_client, "observer": observer_client}
+    version = await db(version_of)(workshop)
+    sockets = {}
+    for role, client in clients.items():
+        sockets[role] = Socket(client, workshop.pk)
+        sync = await sockets[role].open(version=version)
+        wanted = "facilitators" if "facilitator" in role else "room"
+        assert sync["audience"] == wanted, role
+    risk = await db(add_item)(kim, "risks", risk="Who raised this?")
+    for role, sock in sockets.items():
+        frame = await sock.next(lambda f: f["type"] == "event"
+                                and f"risks-{risk.pk}" in html_of(f))
+        assert frame["version"] == version + 1, role
+        assert ("Added by Kim" in html_of(frame)) == ("facilitator" in role), role
+        await sock.close()
 
 
 async def test_a_cofacilitators_socket_goes_live_and_shows_the_role(participant_client,

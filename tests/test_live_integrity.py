@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 from channels.db import database_sync_to_async as db
 from django.db import models
+from django.test import Client
 from django.utils import timezone
 from live_helpers import Socket, html_of
 from page_model import PageModel
@@ -283,10 +284,11 @@ async def test_every_role_gets_each_change_live_and_only_what_its_audience_may_s
     """The facilitator, a co-facilitator, a participant and an observer on one board
     with an anonymous list: Kim's add reaches all four sockets at the same version;
     only the two facilitators' frames name her."""
-    from conftest import joined_client
-
     await db(room_services.set_anonymous)(host, ["risks"], True)
-    cleo_client = await db(joined_client)(live_session, live_session.join_token, "Cleo")
+    cleo_client = Client()
+    joined = await db(cleo_client.post)(f"/join/{live_session.join_token}/",
+                                        {"display_name": "Cleo", "function": "legal"})
+    assert joined.status_code == 302
     cleo = await db(Participant.objects.get)(display_name="Cleo")
     await db(room_services.name_cofacilitator)(host, cleo.pk, True)
     clients = {"facilitator": facilitator_client, "co-facilitator": cleo_client,

@@ -42,7 +42,7 @@ lint: $(VENV)/.installed-dev
 # The fast inner loop: lint and the tests that need no browser, no servers of their own
 # and no PDF renders.
 check: lint
-	$(BIN)/python -m pytest -q -m "not browser and not own_servers and not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 2 -m "not browser and not own_servers and not slow" $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/live_board.py

@@ -45,10 +45,10 @@ def test_facilitator_edits_a_timebox_and_skips_a_phase(facilitator_client, works
     phase = workshop.phases.get(key="landscape")
     response = facilitator_client.post(f"/w/{workshop.pk}/agenda/{phase.pk}/",
                                        {"minutes": "35", "skipped": "on"})
-    assert response.status_code == 200
+    assert response.status_code == 204
     phase.refresh_from_db()
     assert (phase.minutes, phase.skipped) == (35, True)
-    assert "35 min" in response.content.decode()
+    assert "35 min" in facilitator_client.get(f"/w/{workshop.pk}/").content.decode()
 
 
 @pytest.mark.parametrize("minutes", ["0", "-5", "481", "ten", ""])
@@ -56,8 +56,8 @@ def test_bad_timebox_is_refused_and_keeps_the_old_one(facilitator_client, worksh
     phase = workshop.phases.get(key="goals")
     response = facilitator_client.post(f"/w/{workshop.pk}/agenda/{phase.pk}/",
                                        {"minutes": minutes})
-    assert response.status_code == 422
-    assert "attune:error" in response["HX-Trigger"]
+    assert response.status_code == 400
+    assert response.content  # said in the page's alert area
     phase.refresh_from_db()
     assert phase.minutes == 15
 

@@ -65,7 +65,7 @@ def test_html_in_every_text_field_is_rendered_escaped(facilitator_client, worksh
     data = SAMPLES[key] | {name: HOSTILE for name in text_fields(key)}
     response = post_add(facilitator_client, workshop, key, data)
     assert response.status_code == 201, response.content
-    for html in (response.content.decode(),
+    for html in (facilitator_client.get(response["Location"]).content.decode(),
                  facilitator_client.get(f"/w/{workshop.pk}/").content.decode()):
         assert HOSTILE not in html
         assert "<script>alert" not in html

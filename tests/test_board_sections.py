@@ -22,7 +22,8 @@ def test_adding_an_item(clients, workshop, key, role):
     if WRITE_STATUS[role] is None:
         assert response.status_code == 201
         item = model.objects.get(workshop=workshop)
-        assert f'id="{key}-{item.pk}"' in response.content.decode()
+        assert response["Location"] == f"/w/{workshop.pk}/s/{key}/{item.pk}/"
+        assert f'id="{key}-{item.pk}"' in clients[role].get(response["Location"]).content.decode()
         assert item.author_name in ("fran", "Pat")
     else:
         assert response.status_code == WRITE_STATUS[role]
@@ -38,10 +39,11 @@ def test_editing_an_item(clients, workshop, add, key, role):
     response = clients[role].post(f"/w/{workshop.pk}/s/{key}/{item.pk}/edit/", data)
     item.refresh_from_db()
     if WRITE_STATUS[role] is None:
-        assert response.status_code == 200
+        assert response.status_code == 204
         assert getattr(item, field) == "Renamed"
         assert item.version == 2
-        assert "Renamed" in response.content.decode()
+        card = clients[role].get(f"/w/{workshop.pk}/s/{key}/{item.pk}/").content.decode()
+        assert "Renamed" in card
     else:
         assert response.status_code == WRITE_STATUS[role]
         assert getattr(item, field) == SAMPLES[key][field]
@@ -54,7 +56,7 @@ def test_deleting_an_item(clients, workshop, add, key, role):
     response = clients[role].post(f"/w/{workshop.pk}/s/{key}/{item.pk}/delete/")
     exists = LISTS[key].model.objects.filter(pk=item.pk).exists()
     if WRITE_STATUS[role] is None:
-        assert response.status_code == 200
+        assert response.status_code == 204
         assert not exists
     else:
         assert response.status_code == WRITE_STATUS[role]
@@ -137,7 +139,7 @@ def test_north_star_is_edited_in_place(clients, workshop):
                     "north-star") | {"version": "1"}
     assert clients["observer"].post(f"/w/{workshop.pk}/north-star/", data).status_code == 403
     response = clients["participant"].post(f"/w/{workshop.pk}/north-star/", data)
-    assert response.status_code == 200
+    assert response.status_code == 204
     workshop.north_star.refresh_from_db()
     assert workshop.north_star.objective == "Readers finish what they start"
     assert workshop.north_star.get_scope_level_display() == "Experience"
@@ -150,7 +152,7 @@ def test_stale_edit_is_refused_with_both_texts_and_the_draft_kept(participant_cl
     url = f"/w/{workshop.pk}/s/decisions/{item.pk}/edit/"
     prefix = f"decisions-{item.pk}"
     first = prefixed({"decision": "Start with email"}, prefix) | {"version": "1"}
-    assert facilitator_client.post(url, first).status_code == 200
+    assert facilitator_client.post(url, first).status_code == 204
     stale = prefixed({"decision": "Start with the app"}, prefix) | {"version": "1"}
     response = participant_client.post(url, stale)
     assert response.status_code == 409

@@ -269,7 +269,7 @@ class LiveBoard(LiveRoom, RuleBasedStateMachine):
         response = self.pages[who].client.post(f"{self.board_url}s/{key}/add/",
                                                prefixed(data, f"add-{key}"))
         assert response.status_code == 201, (response.status_code, response.content[:500])
-        return int(re.search(rf'id="{key}-(\d+)"', response.content.decode())[1])
+        return int(re.search(rf"/s/{key}/(\d+)/$", response["Location"])[1])
 
     def added(self, who: str, key: str, pk: int) -> None:
         self.items[key].append(Item(pk))
@@ -402,7 +402,7 @@ class LiveBoard(LiveRoom, RuleBasedStateMachine):
             if http:
                 response = self.pages[who].client.post(
                     f"{self.board_url}s/{key}/{item.pk}/delete/")
-                assert response.status_code == 200, response.content
+                assert response.status_code == 204, response.content
             else:
                 services.delete_item(self.member(who), LISTS[key], item.pk)
 

@@ -48,10 +48,12 @@ def _apply(item: BoardItem, data: dict[str, Any]) -> None:
     item.save()
     for name, value in many.items():
         # A new item links to nothing yet: adding its links saves reading them first.
+        # An edited one drops its links and adds the posted ones (one DELETE and one
+        # INSERT), where set() would read them first to compute the difference.
         if adding:
             getattr(item, name).add(*value)
         else:
-            getattr(item, name).set(value)
+            getattr(item, name).set(value, clear=True)
 
 
 def _locked(model: type[Item], workshop_id: int, item_id: int) -> Item:

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
-from django_htmx.http import reswap, retarget, trigger_client_event
+from django_htmx.http import reswap, retarget
 
 from sessions.access import EDIT, FACILITATE, VIEW, Membership, get_membership
 from sessions.room import Locked
@@ -25,7 +25,7 @@ from . import services
 from .forms import GateOverrideForm, NorthStarForm, PhaseForm, RoadmapForm, SignupForm, WorkshopForm
 from .models import AgendaPhase, Recipe, Workshop
 from .sections import Section, get_section
-from .selectors import board_context, member_context, roadmap_context
+from .selectors import board_context, member_context
 
 
 def board_view(need: str) -> Callable:
@@ -50,9 +50,15 @@ def board_view(need: str) -> Callable:
     return decorate
 
 
-def with_error(response: HttpResponse, message: str) -> HttpResponse:
-    """Show a message in the page's alert area (static/attune.js listens for it)."""
-    return trigger_client_event(response, "attune:error", {"message": message})
+def saved(location: str = "") -> HttpResponse:
+    """The answer to every write that succeeded: no fragment. The change reaches every
+    page, the sender's too, through its broadcast (docs/architecture.md, "One way to
+    answer a write"); an add says where its item lives (201 and Location)."""
+    if not location:
+        return HttpResponse(status=204)
+    response = HttpResponse(status=201)
+    response["Location"] = location
+    return response
 
 
 def posted_version(request: HttpRequest) -> int:
@@ -125,7 +131,7 @@ def item_add(request: HttpRequest, member: Membership, key: str) -> HttpResponse
                           member_context(member, add_form=form, section=section), status=422)
         return reswap(retarget(response, f"#add-{section.key}"), "outerHTML")
     item = services.add_item(member, section, form.cleaned_data)
-    return render_item(request, member, section, item, status=201)
+    return saved(reverse("item_detail", args=[member.workshop.pk, section.key, item.pk]))
 
 
 @require_http_methods(["GET"])
@@ -142,21 +148,20 @@ def item_detail(request: HttpRequest, member: Membership, key: str,
 def item_edit(request: HttpRequest, member: Membership, key: str,
               item_id: int) -> HttpResponse:
     section = get_section(key)
-    # The form shows the links of the item it edits; a posted form only checks the new
-    # ones, so it needs the item alone.
-    items = (section.items(member.workshop.pk) if request.method == "GET"
-             else section.model.objects.filter(workshop_id=member.workshop.pk))
-    item = items.get(pk=item_id)
     prefix = f"{section.key}-{item_id}"
     edit: dict[str, Any] = {
-        "action": request.path, "item": item, "dom_id": f"{section.key}-{item_id}",
+        "action": request.path, "dom_id": f"{section.key}-{item_id}",
         "cancel_url": reverse("item_detail", args=[member.workshop.pk, section.key, item_id])}
     if request.method == "GET":
+        item = section.items(member.workshop.pk).get(pk=item_id)
         form = section.form(instance=item, workshop=member.workshop, prefix=prefix)
-        return render_form(request, member, form, **edit)
-    form = section.form(request.POST, instance=item, workshop=member.workshop, prefix=prefix)
+        return render_form(request, member, form, item=item, **edit)
+    # A posted form only checks what was posted: the service reads (and locks) the item.
+    form = section.form(request.POST, workshop=member.workshop, prefix=prefix)
     if not form.is_valid():
-        return render_form(request, member, form, status=422, **edit)
+        item = section.model.objects.get(workshop_id=member.workshop.pk, pk=item_id)
+        item.version = posted_version(request)  # the draft stays based on what it was
+        return render_form(request, member, form, status=422, item=item, **edit)
     try:
         services.update_item(member, section, item_id, form.cleaned_data,
                              posted_version(request))
@@ -169,9 +174,8 @@ def item_edit(request: HttpRequest, member: Membership, key: str,
         draft = section.form(request.POST, instance=current, workshop=member.workshop,
                              prefix=prefix)
         return render_form(request, member, draft, status=409, conflict_html=theirs,
-                           **(edit | {"item": current}))
-    return render_item(request, member, section, section.items(member.workshop.pk).get(
-        pk=item_id))
+                           item=current, **edit)
+    return saved()
 
 
 @require_POST
@@ -182,7 +186,7 @@ def item_move(request: HttpRequest, member: Membership, key: str,
         return HttpResponseBadRequest("direction must be up or down")
     offset = -1 if request.POST["direction"] == "up" else 1
     services.move_item(member, get_section(key), item_id, offset)
-    return HttpResponse(status=204)  # the broadcast redraws the list on every page
+    return saved()
 
 
 @require_POST
@@ -190,7 +194,7 @@ def item_move(request: HttpRequest, member: Membership, key: str,
 def item_delete(request: HttpRequest, member: Membership, key: str,
                 item_id: int) -> HttpResponse:
     services.delete_item(member, get_section(key), item_id)
-    return HttpResponse("")
+    return saved()
 
 
 # The North Star -------------------------------------------------------------
@@ -214,7 +218,7 @@ def north_star(request: HttpRequest, member: Membership) -> HttpResponse:
         return render_form(request, member, form, request.path, item=current, status=422,
                            dom_id="north-star")
     try:
-        saved = services.update_north_star(member, form.cleaned_data, posted_version(request))
+        services.update_north_star(member, form.cleaned_data, posted_version(request))
     except services.ConflictError as conflict:
         theirs = render_to_string("sections/north_star.html#item", member_context(
             member, north_star=conflict.current, readonly=True), request=request)
@@ -222,17 +226,15 @@ def north_star(request: HttpRequest, member: Membership) -> HttpResponse:
                               prefix="north-star")
         return render_form(request, member, draft, request.path, item=conflict.current,
                            status=409, conflict_html=theirs, dom_id="north-star")
-    return render(request, "sections/north_star.html#item",
-                  member_context(member, north_star=saved))
+    return saved()
 
 
 # The roadmap ----------------------------------------------------------------
 
-def render_roadmap_card(request: HttpRequest, member: Membership, recipe_id: int,
-                        status: int = 200) -> HttpResponse:
+def render_roadmap_card(request: HttpRequest, member: Membership,
+                        recipe_id: int) -> HttpResponse:
     recipe = get_section("recipes").items(member.workshop.pk).get(pk=recipe_id)
-    return render(request, "sections/roadmap.html#card", member_context(member, recipe=recipe),
-                  status=status)
+    return render(request, "sections/roadmap.html#card", member_context(member, recipe=recipe))
 
 
 @require_http_methods(["GET", "POST"])
@@ -253,9 +255,7 @@ def roadmap_card(request: HttpRequest, member: Membership, item_id: int) -> Http
         try:
             services.place_on_roadmap(member, item_id, form.cleaned_data,
                                       posted_version(request))
-            # The recipe may have changed lanes: redraw the whole roadmap.
-            response = render(request, "sections/roadmap.html", roadmap_context(member))
-            return reswap(retarget(response, "#roadmap-board"), "outerHTML")
+            return saved()
         except ValidationError as error:
             form.add_error(None, error)
         except services.ConflictError:
@@ -274,21 +274,16 @@ def roadmap_card(request: HttpRequest, member: Membership, item_id: int) -> Http
 def gate_override(request: HttpRequest, member: Membership, item_id: int) -> HttpResponse:
     if request.POST.get("withdraw"):
         services.override_gate(member, item_id, "")
-        return render_roadmap_card(request, member, item_id)
+        return saved()
     form = GateOverrideForm(request.POST)
     if not form.is_valid():
-        response = render_roadmap_card(request, member, item_id, status=422)
-        return with_error(response, str(form.errors["reason"][0]))
+        # Said in the page's alert area; the reason typed so far stays in its box.
+        return HttpResponseBadRequest(str(form.errors["reason"][0]))
     services.override_gate(member, item_id, form.cleaned_data["reason"])
-    return render_roadmap_card(request, member, item_id)
+    return saved()
 
 
 # The agenda -----------------------------------------------------------------
-
-def render_agenda(request: HttpRequest, member: Membership, status: int = 200) -> HttpResponse:
-    return render(request, "board.html#agenda",
-                  member_context(member, phases=list(member.workshop.phases.all())), status=status)
-
 
 @require_POST
 @board_view(FACILITATE)
@@ -296,11 +291,11 @@ def phase_edit(request: HttpRequest, member: Membership, phase_id: int) -> HttpR
     phase = AgendaPhase.objects.get(workshop=member.workshop, pk=phase_id)
     form = PhaseForm(request.POST, instance=phase)
     if not form.is_valid():
-        first = next(iter(form.errors.values()))[0]
-        return with_error(render_agenda(request, member, status=422), str(first))
+        # Said in the page's alert area; the agenda keeps what was typed.
+        return HttpResponseBadRequest(str(next(iter(form.errors.values()))[0]))
     services.update_phase(member, phase_id, form.cleaned_data["minutes"],
                           form.cleaned_data["skipped"])
-    return render_agenda(request, member)
+    return saved()
 
 
 @require_POST
@@ -310,4 +305,4 @@ def phase_move(request: HttpRequest, member: Membership, phase_id: int) -> HttpR
     if request.POST.get("direction") not in ("up", "down"):
         return HttpResponseBadRequest("direction must be up or down")
     services.move_phase(member, phase_id, offset)
-    return render_agenda(request, member)
+    return saved()

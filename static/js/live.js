@@ -132,7 +132,7 @@
 
   function isDirty(el) {
     for (const field of el.querySelectorAll("input, textarea, select")) {
-      if (field.type === "hidden") continue;
+      if (field.type === "hidden" || isReleased(field)) continue;
       if (field.type === "checkbox" || field.type === "radio") {
         if (field.checked !== field.defaultChecked) return true;
       } else if (field.tagName === "SELECT") {
@@ -143,10 +143,17 @@
   }
 
   // Busy: someone is editing in here. Busy elements are never replaced or moved.
+  // A form whose save succeeded is "released" (data-saved): what it holds is saved, so
+  // it no longer counts, and the frame of its own change replaces it.
+  function isReleased(el) {
+    return Boolean(el && el.closest && el.closest("[data-saved]"));
+  }
+
   function isBusy(el) {
+    if (isReleased(el)) return false;
     if (el.classList && el.classList.contains("editing")) return true;
     const active = document.activeElement;
-    if (isField(active) && el.contains(active)) return true;
+    if (isField(active) && el.contains(active) && !isReleased(active)) return true;
     return isDirty(el);
   }
 
@@ -206,14 +213,26 @@
     return old;
   }
 
+  // What a frame brought for an element someone was editing waits here (the newest
+  // only), so that a save which succeeds can show it at once: the frame of one's own
+  // change may come before the answer that releases the form.
+  const held = new Map();
+
+  function mergeOrHold(el, op) {
+    if (isBusy(el)) held.set(op.id, op.html);
+    else held.delete(op.id);
+    merge(el, parse(op.html));
+  }
+
   function applyOne(op) {
     const el = op.id ? document.getElementById(op.id) : null;
     if (op.op === "remove") {
+      held.delete(op.id);
       if (el && isBusy(el)) markStale(el, true);
       else if (el) el.remove();
     } else if (op.op === "upsert") {
       const fresh = parse(op.html);
-      if (el) merge(el, fresh);
+      if (el) mergeOrHold(el, op);
       else {
         const list = document.getElementById(op.list);
         const previous = op.after && document.getElementById(op.after);
@@ -222,7 +241,7 @@
         else if (list) { list.appendChild(fresh); placed(fresh); }
       }
     } else if (op.op === "replace" && el) {
-      merge(el, parse(op.html));
+      mergeOrHold(el, op);
     } else if (op.op === "order") {
       reorder(op);
     } else if (op.op === "fetch") {
@@ -268,6 +287,7 @@
       try { applyOne(op); } catch (error) { console.error("attune: could not apply", op, error); }
     }
     showSpotlight();
+    restoreFocus();
   }
 
   function announce(text) {
@@ -293,15 +313,68 @@
     for (const badge of container.querySelectorAll(".phase .step")) badge.textContent = step++;
   }
 
-  // A person's own add answers with the new item, and its broadcast carries it too; the
-  // answer goes through the same upsert as a frame, so whichever comes second updates
-  // the item in place. Then the form is emptied for the next one.
+  // --- A person's own writes ---------------------------------------------------------
+  // A write that succeeded answers with no fragment (201 or 204): this page sees the
+  // change through its broadcast, like every other page (docs/architecture.md, "One way
+  // to answer a write"). An add form empties for the next item; any other form is
+  // released, so its change's frame replaces it, or replaces it now if it came first.
+  // Should no frame come (the socket is down), the page fetches what it saved itself.
+  const RELEASED_FALLBACK_MS = 3000;
+  let refocus = null; // the id of what held the focus when its form was released
+
+  function isLive() {
+    return status.dataset.state === "live";
+  }
+
+  function release(form) {
+    const owner = form.id ? form : form.parentElement && form.parentElement.closest("[id]");
+    if (owner && form.contains(document.activeElement)) refocus = owner.id;
+    form.dataset.saved = "";
+    form.inert = true; // saved: not to be typed into while its replacement comes
+    for (const [id, html] of Array.from(held)) {
+      const el = document.getElementById(id);
+      if (el && el.contains(form)) { held.delete(id); merge(el, parse(html)); }
+    }
+    restoreFocus();
+    window.setTimeout(function () {
+      if (!form.isConnected) return;
+      const cancel = form.querySelector("[data-cancel]");
+      if (cancel) htmx.ajax("GET", cancel.dataset.cancel, { target: form, swap: "outerHTML" });
+    }, isLive() ? RELEASED_FALLBACK_MS : 0);
+  }
+
+  // While this page's socket is down its own add would not show until the catch-up:
+  // fetch the new card (the answer's Location) and show it now, at the list's end.
+  function showOwnAdd(form, location) {
+    if (isLive() || !location) return;
+    window.fetch(location, { credentials: "same-origin", headers: { "HX-Request": "true" } })
+      .then(function (response) { return response.ok ? response.text() : ""; })
+      .then(function (html) {
+        const fresh = parse(html || "");
+        if (fresh && fresh.id) apply([{ op: "upsert", id: fresh.id, list: form.dataset.addsTo, html: fresh.outerHTML }]);
+      })
+      .catch(function (error) { console.error("attune: could not fetch", location, error); });
+  }
+
+  function restoreFocus() {
+    if (!refocus || (document.activeElement && document.activeElement !== document.body)) return;
+    const el = document.getElementById(refocus);
+    if (!el || isReleased(el)) return;
+    refocus = null;
+    const target = el.matches("button, a[href]") ? el : el.querySelector("button:not([disabled]), a[href]");
+    if (target) target.focus({ preventScroll: true });
+  }
+
   document.body.addEventListener("htmx:afterRequest", function (event) {
-    const form = event.detail.elt;
-    if (!form || !form.dataset || !form.dataset.addsTo || event.detail.xhr.status !== 201) return;
-    const fresh = parse(event.detail.xhr.responseText || "");
-    if (fresh && fresh.id) apply([{ op: "upsert", id: fresh.id, list: form.dataset.addsTo, html: fresh.outerHTML }]);
-    form.reset();
+    const status = event.detail.xhr ? event.detail.xhr.status : 0;
+    if (status !== 201 && status !== 204) return;
+    const elt = event.detail.elt;
+    const form = elt && elt.closest ? elt.closest("form") : null;
+    if (!form) return;
+    if (form.dataset.addsTo) {
+      form.reset();
+      showOwnAdd(form, event.detail.xhr.getResponseHeader("Location"));
+    } else release(form);
   });
 
   // --- The room: phase, locks, anonymity, spotlight, timer -------------------------

@@ -143,10 +143,11 @@ class Person:
             self.page.locator(f"#add-{section} button.primary").click()
         response = answer.value
         assert response.status == 201, f"{self.name}: add {section} -> {response.status}"
-        found = re.search(rf'id="({section}-\d+)"', response.text())
-        assert found, response.text()
-        expect(self.page.locator(f"#list-{section} > #{found[1]}")).to_be_attached()
-        return found[1]
+        found = re.search(rf"/s/{section}/(\d+)/$", response.headers["location"])
+        assert found, response.headers
+        # The answer has no card: the page shows the item when its broadcast comes.
+        expect(self.page.locator(f"#list-{section} > #{section}-{found[1]}")).to_be_attached()
+        return f"{section}-{found[1]}"
 
     def room_bar_button(self, label: str):
         return self.page.locator("#room-bar button", has_text=label)

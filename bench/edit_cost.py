@@ -7,7 +7,7 @@ Bounded; prints numbers; not a test. Usage:
 For each size it fills a fresh board with that many items in every list (linked as real
 boards are: goals to sources, recipes to sources and goals, risks to recipes), then sends
 each edit over HTTP as a page does, `--runs` times, and reports the median:
-- request: the write's answer (authorize, write, event, the sender's own fragment), with
+- request: the write and its answer (authorize, write, event; no fragment), with
   the broadcast kept out of it as the servers run it (on the broadcaster's thread);
 - render: the broadcast's frames for both audiences (`event_frames`), timed apart;
 - queries of each, and the bytes of the frames.

@@ -103,16 +103,19 @@ def _dependents(event: BoardEvent, section: str, item_id: int) -> set[Target]:
     (read when rendered), and the regions that list its section.
 
     Linked items are found from the board as it is when the frames are rendered. That
-    misses only items whose link the event itself removed: a deleted item's, and those
-    of an edit that can change its own links (a risk's recipes); those redraw the whole
-    dependent list. Links other items own change with those items' own events."""
+    misses the items whose link the event itself removed: an edit that replaced its
+    own links (a risk's recipes) names them in the event (`unlinked`) and they are
+    redrawn one by one; a deleted item's links are gone with it, so a delete redraws
+    the whole dependent list. Links other items own change with those items' events."""
     shown = LISTS[section]
     found = {Target("region", name) for name in shown.shown_in_regions}
     for name in shown.shown_in_lists:
-        whole = event.kind == Kind.ITEM_DELETED or (
-            event.kind == Kind.ITEM_UPDATED and shown.owns_link_to(LISTS[name]))
-        found.add(Target("list", name) if whole or not item_id
-                  else Target("linked", name, item_id, section))
+        if event.kind == Kind.ITEM_DELETED or not item_id:
+            found.add(Target("list", name))
+            continue
+        found.add(Target("linked", name, item_id, section))
+        if event.kind == Kind.ITEM_UPDATED and shown.owns_link_to(LISTS[name]):
+            found |= {Target("item", name, pk) for pk in event.unlinked or ()}
     return found
 
 
@@ -193,7 +196,7 @@ class Renderer:
             elif target.kind == "order":
                 ops = [self.order(target.name)]
             elif target.kind == "item":
-                ops = [self.item(target.name, target.pk, viewer)]
+                ops = self.item(target.name, target.pk, viewer)
             elif target.kind == "linked":
                 ops = self.linked(target, viewer)
             else:
@@ -235,21 +238,39 @@ class Renderer:
             items = items.filter(pk__in=list(pks))
         return items.annotate(previous_pk=Subquery(before))
 
-    def item(self, key: str, pk: int, viewer: Viewer) -> dict[str, Any]:
+    def item(self, key: str, pk: int, viewer: Viewer) -> list[dict[str, Any]]:
         if (key, pk) in self._items:
             item = self._items[(key, pk)]
         else:
             item = self._placed_items(key, [pk]).first()
             self._items[(key, pk)] = item
         if item is None:
-            return {"op": "remove", "id": f"{key}-{pk}"}
+            return [{"op": "remove", "id": dom_id} for dom_id in _places(key, pk)]
         return self._upsert(key, item, viewer)
 
-    def _upsert(self, key: str, item: Any, viewer: Viewer) -> dict[str, Any]:
+    def _upsert(self, key: str, item: Any, viewer: Viewer) -> list[dict[str, Any]]:
+        """The item's card in its list, and wherever else it is shown on its own."""
         previous = item.previous_pk
-        return {"op": "upsert", "id": f"{key}-{item.pk}", "list": f"list-{key}",
+        ops = [{"op": "upsert", "id": f"{key}-{item.pk}", "list": f"list-{key}",
                 "html": self._item_html(key, item, viewer),
-                "after": f"{key}-{previous}" if previous else None}
+                "after": f"{key}-{previous}" if previous else None}]
+        if key == "recipes":
+            ops += self._recipe_places(item, viewer)
+        return ops
+
+    def _recipe_places(self, recipe: Any, viewer: Viewer) -> list[dict[str, Any]]:
+        """A recipe's entry in the matrix's quadrant and its card in the roadmap's lane.
+        Those lists follow the recipes list's order: the page puts an entry where the
+        recipes list has its recipe, and moves it when its quadrant or lane changes."""
+        recipe.dot_count = self.votes()["dots_by_recipe"].get(recipe.pk, 0)
+        context = self.context(viewer, recipe=recipe)
+        return [
+            {"op": "upsert", "id": f"matrix-{recipe.pk}", "list": f"quadrant-{recipe.quadrant}",
+             "html": render_to_string("sections/prioritize.html#entry", context)},
+            {"op": "upsert", "id": f"roadmap-{recipe.pk}",
+             "list": f"lane-{recipe.phase or 'unplanned'}",
+             "html": render_to_string("sections/roadmap.html#card", context)},
+        ]
 
     def linked(self, target: Target, viewer: Viewer) -> list[dict[str, Any]]:
         """The items of one list linked to one item of another, one upsert each (read
@@ -258,17 +279,18 @@ class Renderer:
             link = LISTS[target.name].link_to(LISTS[target.via])
             self._linked[target] = list(self._placed_items(target.name, None)
                                         .filter(**{link: target.pk}).distinct())
-        return [self._upsert(target.name, item, viewer) for item in self._linked[target]]
+        return [op for item in self._linked[target]
+                for op in self._upsert(target.name, item, viewer)]
 
     def whole_list(self, key: str, viewer: Viewer) -> list[dict[str, Any]]:
         """Every item of a list, one operation each, then the list's order."""
-        ops, previous = [], None
+        ops: list[dict[str, Any]] = []
+        previous = None
         items = self.items_of(key)
         for item in items:
-            dom_id = f"{key}-{item.pk}"
-            ops.append({"op": "upsert", "id": dom_id, "list": f"list-{key}",
-                        "html": self._item_html(key, item, viewer), "after": previous})
-            previous = dom_id
+            item.previous_pk = previous
+            ops += self._upsert(key, item, viewer)
+            previous = item.pk
         ops.append(self._order_op(key, [item.pk for item in items]))
         return ops
 
@@ -323,6 +345,26 @@ class Renderer:
 
     def region_presence(self, viewer: Viewer) -> dict[str, Any]:
         return presence_op(self.workshop.pk)
+
+
+def _places(key: str, pk: int) -> list[str]:
+    """The ids of every element that shows one item on its own."""
+    if key == "recipes":
+        return [f"recipes-{pk}", f"matrix-{pk}", f"roadmap-{pk}"]
+    return [f"{key}-{pk}"]
+
+
+def _once(ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The operations without repeats: an item two targets name is sent once."""
+    seen: set[str] = set()
+    kept = []
+    for op in ops:
+        if op["op"] == "upsert":
+            if op["id"] in seen:
+                continue
+            seen.add(op["id"])
+        kept.append(op)
+    return kept
 
 
 def _size(value: Any) -> int:
@@ -384,8 +426,8 @@ def render(workshop: Workshop, targets: Iterable[Target], *, version: int, kind:
     result = {}
     for audience in audiences:
         viewer = Viewer.for_audience(audience, room.anonymous_sections)
-        ops = [op for t in targets
-               for op in (shared[t] if t in shared else renderer.ops(t, viewer))]
+        ops = _once([op for t in targets
+                     for op in (shared[t] if t in shared else renderer.ops(t, viewer))])
         header = {"type": kind, "version": version, "audience": audience,
                   "announce": announcement(events, viewer)}
         result[audience] = [encode(frame) for frame in pack(ops, header)]
@@ -457,7 +499,7 @@ def fetched_op(workshop: Workshop, target: Target, viewer: Viewer) -> list[dict[
     if target.kind == "order":
         return [renderer.order(target.name)]
     if target.kind == "item":
-        return [renderer.item(target.name, target.pk, viewer)]
+        return renderer.item(target.name, target.pk, viewer)
     if target.kind == "linked":
         return renderer.linked(target, viewer)
     op = getattr(renderer, f"region_{target.name}")(viewer)

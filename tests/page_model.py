@@ -17,11 +17,18 @@ from html.parser import HTMLParser
 from typing import Any
 
 from sessions.viewer import FACILITATORS, ROOM
+from workshop.choices import Quadrant
 from workshop.sections import LISTS
 
 # Regions whose content does not depend on the moment (the room bar's timer does, and
 # presence depends on who is connected, so they are compared by the tests that need it).
-COMPARED_REGIONS = ("north-star", "roadmap-board", "prioritize-board", "vote-panel", "agenda")
+# The roadmap's and the matrix's are compared by their lists (FOLLOWERS): the rest of
+# them is headings.
+COMPARED_REGIONS = ("north-star", "vote-panel", "agenda")
+# Lists that show another list's items in its order (data-follows in the templates).
+FOLLOWERS = {**{f"lane-{lane}": "list-recipes" for lane in ("now", "next", "later",
+                                                            "unplanned")},
+             **{f"quadrant-{quadrant.value}": "list-recipes" for quadrant in Quadrant}}
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
         "source", "track", "wbr"}
 
@@ -74,7 +81,11 @@ def elements(html: str, wanted: set[str]) -> tuple[dict[str, str], dict[str, lis
 
 
 def list_ids() -> list[str]:
-    return [f"list-{key}" for key in LISTS]
+    return [*(f"list-{key}" for key in LISTS), *FOLLOWERS]
+
+
+def _pk(dom_id: str) -> str:
+    return dom_id.rsplit("-", 1)[-1]
 
 
 @dataclass
@@ -98,13 +109,20 @@ class PageModel:
         body = re.search(r'<body[^>]*class="([^"]*)"', html)
         facilitator = body is not None and "is-facilitator" in body[1].split()
         model = cls(version=version, audience=FACILITATORS if facilitator else ROOM)
-        for list_id in list_ids():
-            ids = children.get(list_id, [])
-            model.lists[list_id] = ids
-            full, _ = elements(found.get(list_id, ""), set())
-            model.items.update({dom_id: full[dom_id] for dom_id in ids})
+        model._take_lists(found, children)
         model.regions = {name: found[name] for name in COMPARED_REGIONS if name in found}
         return model
+
+    def _take_lists(self, found: dict[str, str], children: dict[str, list[str]]) -> None:
+        for list_id in list_ids():
+            if list_id not in found:
+                continue
+            ids = children.get(list_id, [])
+            for gone in set(self.lists.get(list_id, [])) - set(ids):
+                self.items.pop(gone, None)
+            self.lists[list_id] = ids
+            full, _ = elements(found[list_id], set())
+            self.items.update({dom_id: full[dom_id] for dom_id in ids})
 
     # Comparing ------------------------------------------------------------------------
 
@@ -186,11 +204,16 @@ class PageModel:
     def _upsert(self, op: dict) -> None:
         dom_id = op["id"]
         self.items[dom_id] = op["html"].strip()
-        if self._list_of(dom_id) is not None:
+        now = self._list_of(dom_id)
+        if now is not None and (now == op["list"] or op["list"] not in FOLLOWERS):
             return
+        if now is not None:  # its quadrant or lane changed
+            self.lists[now].remove(dom_id)
         ids = self.lists.setdefault(op["list"], [])
         after = op.get("after")
-        if after in ids:
+        if op["list"] in FOLLOWERS:
+            self._place_following(op["list"], dom_id)
+        elif after in ids:
             ids.insert(ids.index(after) + 1, dom_id)
         elif after is None:
             ids.insert(0, dom_id)
@@ -209,9 +232,27 @@ class PageModel:
         for gone in set(have) - set(wanted):
             self.items.pop(gone, None)
         self.lists[op["list"]] = [dom_id for dom_id in wanted if dom_id in have]
+        for follower, master in FOLLOWERS.items():
+            if master == op["list"]:
+                rank = self._rank(follower)
+                self.lists[follower] = sorted(self.lists.get(follower, []), key=rank)
+
+    def _rank(self, follower: str):
+        order = {_pk(dom_id): index
+                 for index, dom_id in enumerate(self.lists.get(FOLLOWERS[follower], []))}
+        return lambda dom_id: order.get(_pk(dom_id), len(order))
+
+    def _place_following(self, list_id: str, dom_id: str) -> None:
+        ids, rank = self.lists[list_id], self._rank(list_id)
+        later = [index for index, other in enumerate(ids) if rank(other) > rank(dom_id)]
+        ids.insert(later[0] if later else len(ids), dom_id)
 
     def _replace(self, op: dict) -> None:
-        self.regions[op["id"]] = op["html"].strip()
+        html = op["html"].strip()
+        self.regions[op["id"]] = html
+        # A region that holds lists (the roadmap's lanes, the matrix's quadrants)
+        # brings them whole.
+        self._take_lists(*elements(html, set(list_ids())))
 
     def _trigger(self, op: dict) -> None:
         pass  # the ballot is personal: fetched over HTTP, not part of the shared board

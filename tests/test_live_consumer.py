@@ -146,17 +146,20 @@ async def test_every_kind_of_board_event_reaches_a_second_page(layer, pat, host,
         return result, frame
 
     source, _ = await expect(lambda: add_item(host, "data_sources"),
-                             lambda s: f"data_sources-{s.pk}", "roadmap-board")
+                             lambda s: f"data_sources-{s.pk}")
+    # A recipe shows in three places: its card, its quadrant of the matrix and its lane
+    # of the roadmap; each is sent on its own, never the whole matrix or roadmap.
     recipe, frame = await expect(lambda: add_item(host, "recipes", data_sources=[source.pk]),
-                                 lambda r: f"recipes-{r.pk}", "roadmap-board",
-                                 "prioritize-board", "vote-panel")
+                                 lambda r: f"recipes-{r.pk}", lambda r: f"matrix-{r.pk}",
+                                 lambda r: f"roadmap-{r.pk}", "vote-panel")
     assert "Finish-the-series nudge" in html_of(frame)
+    assert not {"roadmap-board", "prioritize-board"} & op_ids(frame)
     # An edit redraws where its item shows besides its own card, not whole lists: the
-    # recipe that reads this source's readiness.
+    # recipe that reads this source's readiness, and that recipe's roadmap gate.
     _, frame = await expect(lambda: services.update_item(
         host, LISTS["data_sources"], source.pk, {"completeness": "poor"}, 1),
-        f"data_sources-{source.pk}", f"recipes-{recipe.pk}")
-    assert "list-recipes" not in op_ids(frame) and "list-goals" not in op_ids(frame)
+        f"data_sources-{source.pk}", f"recipes-{recipe.pk}", f"roadmap-{recipe.pk}")
+    assert not {"list-recipes", "list-goals", "roadmap-board"} & op_ids(frame)
     await expect(lambda: services.update_item(host, LISTS["recipes"], recipe.pk,
                                               {"title": "Renamed"}, 1), f"recipes-{recipe.pk}")
     decision = await db(add_item)(host, "decisions")
@@ -170,9 +173,13 @@ async def test_every_kind_of_board_event_reaches_a_second_page(layer, pat, host,
     assert frame["ops"][0]["op"] == "remove"
     await expect(lambda: services.update_north_star(host, {"objective": "Habit"}, 1),
                  "north-star")
-    await expect(lambda: services.place_on_roadmap(host, recipe.pk, {"phase": "next"}, 2),
-                 "roadmap-board", f"recipes-{recipe.pk}")
-    await expect(lambda: services.override_gate(host, recipe.pk, "Pilot"), "roadmap-board")
+    _, frame = await expect(
+        lambda: services.place_on_roadmap(host, recipe.pk, {"phase": "next"}, 2),
+        f"roadmap-{recipe.pk}", f"recipes-{recipe.pk}")
+    placed = next(op for op in frame["ops"] if op.get("id") == f"roadmap-{recipe.pk}")
+    assert placed["list"] == "lane-next"
+    await expect(lambda: services.override_gate(host, recipe.pk, "Pilot"),
+                 f"roadmap-{recipe.pk}")
     phase = await db(lambda: workshop.phases.get(key="goals"))()
     await expect(lambda: services.update_phase(host, phase.pk, 30, False), "agenda", "room-bar")
     _, frame = await expect(lambda: room_services.move_room(host, phase.pk), "room-bar")

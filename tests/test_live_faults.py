@@ -1,6 +1,6 @@
 """Faults under a live session, in real browsers on PostgreSQL + Redis: the Redis server
 restarts, and one of two daphne workers is killed. Pages say "reconnecting", come back,
-and catch up from the database: no saved edit is lost (DESIGN.md rule 4).
+and catch up from the database: no saved edit is lost (docs/architecture.md, rule 4).
 
 The Redis here is the test's own (servers.RedisServer, on a free port): stopping it
 touches nothing else on the machine. Screenshots go to test-artifacts/browser/<test>/.

@@ -19,7 +19,7 @@ from live_helpers import Socket, html_of
 from page_model import PageModel
 from samples import SAMPLES
 
-from sessions import fragments
+from sessions import fragments, voting
 from sessions import room as room_services
 from sessions.access import Membership
 from sessions.closecodes import TRY_AGAIN
@@ -162,9 +162,11 @@ async def test_a_region_too_large_for_a_frame_is_fetched_over_http(participant_c
     await db(fill)(workshop, "recipes", 900, title="Recipe {index} " + "t" * 180,
                    segment="s", action="a", content_model="make_easier",
                    kind="personalization", impact="4", effort="2")
+    await db(voting.open_vote)(host, 3, 2, True)
     sock = Socket(participant_client, workshop.pk)
     await sock.open(version=await db(version_of)(workshop))
-    await db(add_item)(host, "recipes", title="One more")
+    # Closing a vote puts its dots on every roadmap card: the whole roadmap, too large.
+    await db(voting.close_vote)(host)
     parts = [await sock.event(timeout=30)]
     while parts[-1]["part"] < parts[-1]["parts"]:
         parts.append(await sock.event(timeout=30))
@@ -391,22 +393,22 @@ async def test_a_broadcast_that_fails_to_render_is_logged_and_hurts_nothing_else
         participant_client, workshop, host, monkeypatch, caplog):
     sock = Socket(participant_client, workshop.pk)
     await sock.open(version=await db(version_of)(workshop))
-    real = fragments.Renderer.region_prioritize
+    real = fragments.Renderer.region_vote
 
     def broken(self, viewer):
         raise RuntimeError("a template bug")
 
-    monkeypatch.setattr(fragments.Renderer, "region_prioritize", broken)
+    monkeypatch.setattr(fragments.Renderer, "region_vote", broken)
     with caplog.at_level(logging.ERROR, logger="sessions.fragments"):
         recipe = await db(add_item)(host, "recipes", title="Still arrives")
     frame = await sock.event()
     ops = {op["op"] for op in frame["ops"]}
     assert "Still arrives" in html_of(frame) and "fetch" in ops
-    assert "Could not render region.prioritize" in caplog.text
-    monkeypatch.setattr(fragments.Renderer, "region_prioritize", real)
+    assert "Could not render region.vote" in caplog.text
+    monkeypatch.setattr(fragments.Renderer, "region_vote", real)
     fetch = next(op["url"] for op in frame["ops"] if op["op"] == "fetch")
     answer = await db(participant_client.get)(fetch)
-    assert answer.status_code == 200 and "Still arrives" in answer.json()["ops"][0]["html"]
+    assert answer.status_code == 200 and answer.json()["ops"][0]["id"] == "vote-panel"
     await db(services.update_item)(host, LISTS["recipes"], recipe.pk, {"title": "Next"}, 1)
     assert "Next" in html_of(await sock.event())
     await sock.close()

@@ -37,9 +37,9 @@ pytestmark = pytest.mark.django_db
 
 REQUEST_BUDGET = 10
 # The broadcast's render, by kind: measured, flat in the board's size. The largest
-# redraw what a change shows in more than one place (a recipe: the matrix, the roadmap,
-# the vote; anonymity: the list for both audiences); issue 9 makes them targeted.
-RENDER_CEILINGS = {"room.anonymous": 18}
+# redraw what a change shows in more than one place (a recipe: its card, its matrix
+# entry and roadmap card, the vote; anonymity: every list for both audiences).
+RENDER_CEILINGS = {"room.anonymous": 19}
 DEFAULT_RENDER_CEILING = 12
 
 

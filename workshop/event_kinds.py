@@ -79,8 +79,9 @@ TOUCHES: dict[Kind, Touches] = {
     Kind.ITEM_DELETED: Touches(item=True),
     Kind.ITEM_MOVED: Touches(order=True),
     Kind.NORTH_STAR_UPDATED: Touches(regions=("north_star",)),
-    Kind.ROADMAP_PLACED: Touches(item=True, item_list="recipes", regions=("roadmap",)),
-    Kind.GATE_OVERRIDDEN: Touches(item=True, item_list="recipes", regions=("roadmap",)),
+    # The recipe's roadmap card is one of its places (sessions/fragments.py).
+    Kind.ROADMAP_PLACED: Touches(item=True, item_list="recipes"),
+    Kind.GATE_OVERRIDDEN: Touches(item=True, item_list="recipes"),
     Kind.AGENDA_UPDATED: Touches(regions=ROOM_REGIONS),
     Kind.ROOM_PHASE: Touches(regions=ROOM_REGIONS),
     Kind.ROOM_TIMER: Touches(regions=ROOM_REGIONS),

@@ -41,7 +41,7 @@ def _bump(workshop_id: int) -> int:
 
 def record_event(
     workshop_id: int, kind: Kind, section: str = "", item_id: int | None = None,
-    actor: str = "",
+    actor: str = "", unlinked: list[int] | None = None,
 ) -> BoardEvent:
     """Bump the board version, log the change and schedule its broadcast.
 
@@ -51,7 +51,7 @@ def record_event(
     version = _bump(workshop_id)
     event = BoardEvent.objects.create(
         workshop_id=workshop_id, version=version, kind=Kind(kind), section=section,
-        item_id=item_id, actor=actor,
+        item_id=item_id, actor=actor, unlinked=unlinked or [],
     )
     transaction.on_commit(lambda: _committed(event))
     return event

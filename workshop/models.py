@@ -109,6 +109,10 @@ class BoardItem(models.Model):
     class Meta:
         abstract = True
         ordering = ["position", "pk"]
+        # A list in order, the next position and an item's predecessor (the live
+        # board's placement) read this index, not the whole list.
+        indexes = [models.Index(fields=["workshop", "position", "id"],
+                                name="%(class)s_order")]
 
 
 class NorthStar(BoardItem):
@@ -354,6 +358,9 @@ class BoardEvent(models.Model):
     section = models.CharField(max_length=40, blank=True)
     item_id = models.PositiveBigIntegerField(null=True, blank=True)
     actor = models.CharField(max_length=SHORT, blank=True)
+    # The items the changed item linked to before an edit replaced its links (a risk's
+    # recipes): pages redraw those as well as the ones it links to now.
+    unlinked = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

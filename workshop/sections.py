@@ -82,20 +82,18 @@ LISTS: dict[str, Section] = {
         # A recipe card names the goal it moves.
         Section("goals", "Goals and success metrics", "goal", Goal, forms.GoalForm,
                 select=("data_source",), shown_in_lists=("recipes",)),
-        # Goals name their source; recipe cards and the roadmap's gates show readiness.
+        # Goals name their source; recipe cards and their roadmap gates show readiness.
         Section("data_sources", "Data readiness", "data source", DataSource,
-                forms.DataSourceForm, shown_in_lists=("goals", "recipes"),
-                shown_in_regions=("roadmap",)),
-        # Risk cards name their recipes; the matrix, the roadmap, the vote and each
-        # person's ballot list them.
+                forms.DataSourceForm, shown_in_lists=("goals", "recipes")),
+        # Risk cards name their recipes; the vote and each person's ballot list them.
+        # (A recipe's matrix entry and roadmap card are rendered with its card: see
+        # sessions/fragments.Renderer._recipe_places.)
         Section("recipes", "Recipes", "recipe", Recipe, forms.RecipeForm,
                 prefetch=("data_sources", "risks"), select=("success_metric",),
-                shown_in_lists=("risks",),
-                shown_in_regions=("roadmap", "prioritize", "vote", "ballot")),
+                shown_in_lists=("risks",), shown_in_regions=("vote", "ballot")),
         # An open high risk gates its recipes, on their cards and on the roadmap.
         Section("risks", "Ethics and bias register", "risk", Risk, forms.RiskForm,
-                prefetch=("recipes",), shown_in_lists=("recipes",),
-                shown_in_regions=("roadmap",)),
+                prefetch=("recipes",), shown_in_lists=("recipes",)),
         Section("decisions", "Decisions", "decision", Decision, forms.DecisionForm),
         Section("action_items", "Action items", "action item", ActionItem,
                 forms.ActionItemForm),

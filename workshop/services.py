@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Max, Subquery, Value
+from django.db import connection, transaction
+from django.db.models import ManyToManyField, Max, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -37,7 +37,9 @@ class ConflictError(Exception):
         self.current = current
 
 
-def _apply(item: BoardItem, data: dict[str, Any]) -> None:
+def _apply(item: BoardItem, data: dict[str, Any]) -> list[int]:
+    """Save the item with `data`; returns the pks its links pointed to before and no
+    longer do (pages redraw those items too)."""
     many = {}
     for name, value in data.items():
         if item._meta.get_field(name).many_to_many:
@@ -46,14 +48,31 @@ def _apply(item: BoardItem, data: dict[str, Any]) -> None:
             setattr(item, name, value)
     adding = item._state.adding
     item.save()
+    unlinked: list[int] = []
     for name, value in many.items():
         # A new item links to nothing yet: adding its links saves reading them first.
-        # An edited one drops its links and adds the posted ones (one DELETE and one
-        # INSERT), where set() would read them first to compute the difference.
-        if adding:
-            getattr(item, name).add(*value)
-        else:
-            getattr(item, name).set(value, clear=True)
+        # An edited one drops its links, learning which they were in the same
+        # statement, and adds the posted ones: one DELETE and one INSERT.
+        if not adding:
+            kept = {target.pk for target in value}
+            unlinked += [pk for pk in _drop_links(item, name) if pk not in kept]
+        getattr(item, name).add(*value)
+    return unlinked
+
+
+def _drop_links(item: BoardItem, name: str) -> list[int]:
+    """Delete the item's links of many-to-many field `name`; returns whom they named."""
+    field = item._meta.get_field(name)
+    assert isinstance(field, ManyToManyField)  # the callers name many-to-many fields
+    through = getattr(type(item), name).through
+    source = through._meta.get_field(field.m2m_field_name()).column
+    target = through._meta.get_field(field.m2m_reverse_field_name()).column
+    table = through._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'DELETE FROM "{table}" WHERE "{source}" = %s RETURNING "{target}"',  # noqa: S608 - names are the model's
+            [item.pk])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _locked(model: type[Item], workshop_id: int, item_id: int) -> Item:
@@ -94,8 +113,9 @@ def update_item(
     item = _locked(section.model, member.workshop.pk, item_id)
     _check_version(item, base_version)
     item.version += 1
-    _apply(item, data)
-    record_event(member.workshop.pk, Kind.ITEM_UPDATED, section.key, item.pk, member.name)
+    unlinked = _apply(item, data)
+    record_event(member.workshop.pk, Kind.ITEM_UPDATED, section.key, item.pk, member.name,
+                 unlinked)
     return item
 
 

@@ -20,6 +20,7 @@ from django_htmx.http import reswap, retarget
 
 from sessions.access import EDIT, FACILITATE, VIEW, Membership, get_membership
 from sessions.room import Locked
+from sessions.selectors import vote_context
 
 from . import services
 from .forms import GateOverrideForm, NorthStarForm, PhaseForm, RoadmapForm, SignupForm, WorkshopForm
@@ -234,6 +235,7 @@ def north_star(request: HttpRequest, member: Membership) -> HttpResponse:
 def render_roadmap_card(request: HttpRequest, member: Membership,
                         recipe_id: int) -> HttpResponse:
     recipe = get_section("recipes").items(member.workshop.pk).get(pk=recipe_id)
+    recipe.dot_count = vote_context(member.workshop)["dots_by_recipe"].get(recipe.pk, 0)
     return render(request, "sections/roadmap.html#card", member_context(member, recipe=recipe))
 
 

@@ -219,9 +219,48 @@
   const held = new Map();
 
   function mergeOrHold(el, op) {
-    if (isBusy(el)) held.set(op.id, op.html);
+    if (isBusy(el)) held.set(op.id, op);
     else held.delete(op.id);
     merge(el, parse(op.html));
+  }
+
+  // Lists that show another list's items in its order (data-follows: the roadmap's
+  // lanes and the matrix's quadrants follow the recipes list). An item goes where that
+  // list has its item (same number at the end of the id), before the placeholder.
+  function rankIn(list) {
+    const rank = new Map();
+    const master = document.getElementById(list.dataset.follows);
+    if (master) Array.from(master.children).forEach(function (child, index) {
+      const pk = /(\d+)$/.exec(child.id || "");
+      if (pk) rank.set(pk[1], index);
+    });
+    return function (el) {
+      const pk = /(\d+)$/.exec(el.id || "");
+      return pk && rank.has(pk[1]) ? rank.get(pk[1]) : Infinity;
+    };
+  }
+
+  function placeFollowing(list, node) {
+    const rankOf = rankIn(list);
+    const mine = rankOf(node);
+    const next = Array.from(list.children).find(function (child) {
+      return child !== node && child.id && rankOf(child) > mine;
+    });
+    const end = list.querySelector(":scope > .placeholder");
+    if (next) next.before(node);
+    else if (end) end.before(node);
+    else list.appendChild(node);
+  }
+
+  // After the followed list's order changed: the same order here, moving no busy item.
+  function resortFollowers(masterId) {
+    for (const list of document.querySelectorAll("[data-follows='" + masterId + "']")) {
+      const rankOf = rankIn(list);
+      const items = Array.from(list.children).filter(function (child) { return child.id; });
+      const sorted = items.slice().sort(function (a, b) { return rankOf(a) - rankOf(b); });
+      if (sorted.every(function (item, index) { return item === items[index]; })) continue;
+      for (const item of sorted) if (!isBusy(item)) placeFollowing(list, item);
+    }
   }
 
   function applyOne(op) {
@@ -231,19 +270,25 @@
       if (el && isBusy(el)) markStale(el, true);
       else if (el) el.remove();
     } else if (op.op === "upsert") {
-      const fresh = parse(op.html);
-      if (el) mergeOrHold(el, op);
-      else {
-        const list = document.getElementById(op.list);
+      const list = op.list ? document.getElementById(op.list) : null;
+      if (el) {
+        // Its quadrant or lane changed: it moves there (unless someone is editing it).
+        if (list && el.parentNode !== list && !isBusy(el)) placeFollowing(list, el);
+        mergeOrHold(el, op);
+      } else if (list) {
+        const fresh = parse(op.html);
         const previous = op.after && document.getElementById(op.after);
-        if (previous && previous.parentNode === list) { previous.after(fresh); placed(fresh); }
-        else if (list && op.after === null) { list.prepend(fresh); placed(fresh); }
-        else if (list) { list.appendChild(fresh); placed(fresh); }
+        if (list.dataset.follows) placeFollowing(list, fresh);
+        else if (previous && previous.parentNode === list) previous.after(fresh);
+        else if (op.after === null) list.prepend(fresh);
+        else list.appendChild(fresh);
+        placed(fresh);
       }
     } else if (op.op === "replace" && el) {
       mergeOrHold(el, op);
     } else if (op.op === "order") {
       reorder(op);
+      resortFollowers(op.list);
     } else if (op.op === "fetch") {
       fetchOps(op.url);
     }
@@ -331,9 +376,9 @@
     if (owner && form.contains(document.activeElement)) refocus = owner.id;
     form.dataset.saved = "";
     form.inert = true; // saved: not to be typed into while its replacement comes
-    for (const [id, html] of Array.from(held)) {
+    for (const [id, op] of Array.from(held)) {
       const el = document.getElementById(id);
-      if (el && el.contains(form)) { held.delete(id); merge(el, parse(html)); }
+      if (el && el.contains(form)) { held.delete(id); applyOne(op); }
     }
     restoreFocus();
     window.setTimeout(function () {

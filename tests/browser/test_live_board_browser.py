@@ -454,3 +454,72 @@ def test_removed_participant_is_disconnected_and_told_why(crowd: Crowd):
     assert pat.states()[-1] == "closed"
     response = pat.page.request.get(f"{crowd.base_url}/w/{crowd.board['workshop']}/")
     assert response.status == 404
+
+
+def lane_of(person: Person, dom_id: str) -> str:
+    return person.page.locator(f"#{dom_id}").evaluate("el => el.parentElement.id")
+
+
+def test_a_recipe_moves_between_lanes_and_quadrants_on_every_page(crowd: Crowd, server):
+    """Each recipe is sent on its own (its card, matrix entry and roadmap card): placing
+    one moves its card to another lane, and new scores move its entry to another
+    quadrant, on the page that made the change and on the others, in the recipes'
+    order, with "Nothing here yet." only in empty lanes."""
+    seed_items(server.stack, crowd.board["workshop"], "recipes", [
+        {"title": title, "segment": "Readers", "action": "suggest the next book",
+         "content_model": "make_easier", "kind": "personalization", "impact": "4",
+         "effort": "2"} for title in ("Author digest", "Win-back offer")])
+    pat = crowd.participant("Pat Lee")
+    dana = crowd.participant("Dana Ruiz", "data")
+    pks = pat.page.locator("#list-recipes > article").evaluate_all(
+        "els => els.map(el => el.id.split('-').pop())")
+    first, second = pks
+    lane_now = "#lane-now > .placeholder"
+    for person in (pat, dana):
+        expect(person.page.locator(lane_now)).to_be_visible()
+        assert lane_of(person, f"roadmap-{second}") == "lane-unplanned"
+
+    # Pat places the second recipe in "now" from its roadmap card.
+    card = pat.page.locator(f"#roadmap-{second}")
+    card.locator("button", has_text="Place / edit").click()
+    form = pat.page.locator(f"form#roadmap-{second}")
+    form.locator("select[name$='-phase']").select_option("now")
+    form.locator("input[name$='-owner']").fill("Growth team")
+    form.locator("button.primary").click()
+    for person in (pat, dana):
+        expect(person.page.locator(f"#lane-now > #roadmap-{second}")).to_contain_text(
+            "Growth team")
+        expect(person.page.locator(lane_now)).to_be_hidden()
+        expect(person.page.locator(f"#lane-unplanned > #roadmap-{first}")).to_be_attached()
+    pat.page.locator("#phase-roadmap").scroll_into_view_if_needed()
+    pat.shot("placed in now")
+
+    # Dana gives the first recipe low impact: its matrix entry changes quadrant.
+    dana.page.locator(f"#recipes-{first} button", has_text="Edit").click()
+    dana.page.locator(f"#id_recipes-{first}-impact").fill("1")
+    dana.page.locator(f"form#recipes-{first} button.primary").click()
+    for person in (pat, dana):
+        expect(person.page.locator(f"#quadrant-fill_in > #matrix-{first}")).to_be_attached()
+        expect(person.page.locator(f"#quadrant-quick_win > #matrix-{second}")).to_be_attached()
+        expect(person.page.locator(f"article#recipes-{first}")).to_be_visible()
+
+    # A new quick win comes last; moved up the recipes list, it comes first in its
+    # quadrant too.
+    seed_items(server.stack, crowd.board["workshop"], "recipes", [
+        {"title": "Streak reminder", "segment": "Readers", "action": "remind",
+         "content_model": "make_easier", "kind": "personalization", "impact": "5",
+         "effort": "1"}])
+    quick_wins = "#quadrant-quick_win > li[id]"
+    for person in (pat, dana):
+        expect(person.page.locator(quick_wins)).to_have_count(2)
+    new = pat.page.locator("#list-recipes > article").last.get_attribute("id").split("-")[-1]
+    for person in (pat, dana):
+        expect(person.page.locator(quick_wins).nth(1)).to_have_id(f"matrix-{new}")
+    pat.page.locator(f"#recipes-{new} button[aria-label^='Move recipe earlier']").click()
+    for person in (pat, dana):
+        expect(person.page.locator("#list-recipes > article").nth(1)).to_have_id(
+            f"recipes-{new}")
+        expect(person.page.locator(quick_wins).nth(0)).to_have_id(f"matrix-{new}")
+        expect(person.page.locator(quick_wins).nth(1)).to_have_id(f"matrix-{second}")
+    dana.page.locator("#phase-prioritize").scroll_into_view_if_needed()
+    dana.shot("matrix in the recipes' order")

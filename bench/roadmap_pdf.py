@@ -12,7 +12,8 @@ forked from a warm fork server, with its limits):
 - warm: the median (and best) of --runs renders after that;
 - CPU: the render's own CPU seconds, a figure the machine's other load does not
   inflate the way it inflates wall time;
-- peak memory: the maximum resident set of the rendering process.
+- peak memory: the maximum resident set of the rendering process;
+- cached: the view's path for a board unchanged since its last PDF (kept by version).
 
 Then the same HTML printed by headless Chromium (--print-to-pdf), cold and warm,
 with the peak memory of its largest process. Prints numbers; asserts nothing.
@@ -161,6 +162,19 @@ def chromium_figures(html: str, runs: int, workdir: Path) -> dict | None:
     }
 
 
+def cached_ms(workshop, runs: int) -> float:
+    """The view's path for a board that has not changed since its last PDF."""
+    from exports.pdf import roadmap_pdf
+
+    roadmap_pdf(workshop)  # printed once and kept under the board's version
+    walls = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        roadmap_pdf(workshop)
+        walls.append(time.perf_counter() - started)
+    return statistics.median(walls) * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="warm runs per measurement")
@@ -204,6 +218,8 @@ def main() -> None:
                     f"{c['peak_mb']:>9.0f}"
                 )
             print(f"{'':<22}{'(context + HTML: ' + format(context_html, '.2f') + ' s)'}")
+            print(f"{'':<22}(unchanged board, from the PDF cache: "
+                  f"{cached_ms(workshop, args.runs):.1f} ms median)")
         print("\nTargets: large roadmap <= 1.5 s warm, peak memory <= 250 MB.")
         print("WeasyPrint times include forking the render process and returning the PDF;")
         print("Chromium's include starting the browser, which it does for every PDF.")

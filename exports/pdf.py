@@ -23,6 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.core.cache import caches
 from django.template.loader import render_to_string
 
 from workshop.models import Workshop
@@ -223,5 +224,18 @@ def _run_child(html: str, timeout: float, memory: int) -> Rendered:
     )
 
 
+# Printed roadmaps, by board version (workshop/settings.py).
+PDF_CACHE = "pdf"
+
+
 def roadmap_pdf(workshop: Workshop) -> bytes:
-    return render_pdf(print_html(build_roadmap(workshop))).pdf
+    """The roadmap of the board as `workshop` was read (its version and time). Every
+    change moves the version, so a kept PDF is never older than the board it is asked
+    for: it was printed from what the database held at that version or later."""
+    key = f"roadmap-pdf:{workshop.pk}:{workshop.version}:{workshop.updated_at.timestamp()}"
+    cache = caches[PDF_CACHE]
+    document = cache.get(key)
+    if document is None:
+        document = render_pdf(print_html(build_roadmap(workshop))).pdf
+        cache.set(key, document)
+    return document

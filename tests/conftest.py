@@ -16,11 +16,12 @@ from workshop.sections import LISTS
 
 @pytest.fixture(autouse=True)
 def no_kept_catch_ups():
-    """Each test starts with an empty catch-up cache (its keys carry the board's version
-    and time, but a test's board may reuse an earlier one's id)."""
+    """Each test starts with empty catch-up and PDF caches (their keys carry the board's
+    version and time, but a test's board may reuse an earlier one's id)."""
     from django.core.cache import caches
 
     caches["catch_up"].clear()
+    caches["pdf"].clear()
 
 
 @pytest.fixture

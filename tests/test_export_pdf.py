@@ -380,3 +380,28 @@ def test_the_page_image_for_the_readme_is_in_docs():
     image = Path(__file__).resolve().parent.parent / "docs" / "roadmap-page.png"
     assert image.exists()
     assert re.match(rb"\x89PNG", image.read_bytes()[:4])
+
+
+def test_an_unchanged_board_is_printed_once_and_any_change_prints_it_again(db, monkeypatch):
+    from exports_factories import signed_in
+
+    user = make_user()
+    workshop = services.create_workshop(user, "Printed once")
+    add(workshop, "decisions", decision="Start with the home screen")
+    printed: list[str] = []
+    render = pdf.render_pdf
+
+    def counted(html: str) -> pdf.Rendered:
+        printed.append(html)
+        return render(html)
+
+    monkeypatch.setattr(pdf, "render_pdf", counted)
+    client = signed_in(user)
+    url = f"/w/{workshop.pk}/export/roadmap.pdf"
+    first, second = client.get(url), client.get(url)
+    assert first.status_code == second.status_code == 200
+    assert first.content == second.content and len(printed) == 1
+    add(workshop, "decisions", decision="Ship the continue row first")
+    third = client.get(url)
+    assert len(printed) == 2
+    assert "Ship the continue row first" in pdf_text(third.content)

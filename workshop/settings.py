@@ -171,7 +171,19 @@ CACHES = {
         "TIMEOUT": 30,
         "OPTIONS": {"MAX_ENTRIES": 64},
     },
+    # Roadmap PDFs by board version (exports/pdf.py): an unchanged board is served
+    # without printing it again. On disk, so every worker shares it.
+    "pdf": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache" / "pdf"),
+        "TIMEOUT": 7 * 24 * 3600,
+        "OPTIONS": {"MAX_ENTRIES": 200},
+    },
 }
+if TESTING:
+    # A test's board may reuse an earlier test's id and version: kept per test only.
+    CACHES["pdf"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                     "LOCATION": "pdf"}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

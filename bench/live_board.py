@@ -65,12 +65,14 @@ from live_trace import (  # noqa: E402
     PAUSES,
     STAGES,
     breakdown,
+    ms,
     percentile,
     start_timed_worker,
 )
 from servers import (  # noqa: E402
     Stack,
     Worker,
+    free_port,
     make_stack,
     seed_workshop,
     service_up,
@@ -126,7 +128,7 @@ class Room:
             self.resyncs += 1
             await ws.send(json.dumps({"type": "resync", "version": self.applied[index]}))
 
-    async def connect(self, targets: list[tuple[int, str, int]], workshop: str,
+    async def connect(self, targets: list[tuple[int, str, int]], path: str,
                       version: int) -> dict:
         from websockets.asyncio.client import connect
 
@@ -134,7 +136,7 @@ class Room:
 
         async def one(port: int, cookie: str) -> None:
             try:
-                ws = await connect(f"ws://127.0.0.1:{port}/ws/w/{workshop}/",
+                ws = await connect(f"ws://127.0.0.1:{port}{path}",
                                    origin=f"http://127.0.0.1:{port}",
                                    additional_headers={"Cookie": cookie},
                                    open_timeout=60, max_queue=None)
@@ -422,6 +424,52 @@ async def join(worker: Worker, token: str, name: str) -> Person:
         return Person(name, worker, httpx.Cookies(http.cookies))
 
 
+@dataclass(frozen=True)
+class Route:
+    """Where one side of the comparison takes edits and sends frames: Attune's board,
+    or the bare relay (bench/relay.py) on the same workers."""
+
+    name: str
+    socket: str  # websocket path
+    edit: str  # where an edit is POSTed
+    workshop: str = ""  # Attune's board; none for the relay
+
+    def version(self, stack: Stack, servers: list[Worker]) -> int:
+        if not self.workshop:
+            with httpx.Client(base_url=servers[0].url, timeout=10) as http:
+                return int(http.get("/relay/version/").text)
+        return board_version(stack, self.workshop)
+
+
+def attune_route(workshop: str) -> Route:
+    return Route("Attune", f"/ws/w/{workshop}/", f"/w/{workshop}/s/parking_lot/add/",
+                 workshop)
+
+
+RELAY = Route("bare relay", "/relay/ws/", "/relay/edit/")
+
+
+def start_relay_worker(stack: Stack, tmp_path: Path) -> Worker:
+    """servers.start_worker, serving bench/relay.py: Attune plus the bare relay."""
+    port = free_port()
+    log = tmp_path / f"daphne-{port}.log"
+    env = dict(stack.env, PYTHONPATH=os.pathsep.join([str(ROOT / "bench"), str(ROOT)]))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+         "relay:application"],
+        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    worker = Worker(f"http://127.0.0.1:{port}", port, process, log)
+    stack.cleanup.append(worker.stop)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"daphne exited:\n{log.read_text()}")
+        if service_up(port):
+            return worker
+        time.sleep(0.2)
+    raise RuntimeError(f"daphne did not start:\n{log.read_text()}")
+
+
 def board_version(stack: Stack, workshop: str) -> int:
     url = stack.env.get("DATABASE_URL")
     if url:
@@ -436,7 +484,7 @@ def board_version(stack: Stack, workshop: str) -> int:
                             [int(workshop)]).fetchone()[0]
 
 
-async def edit_burst(editors: list[Person], workshop: str, count: int, first_marker: int,
+async def edit_burst(editors: list[Person], route: Route, count: int, first_marker: int,
                      sent: dict[int, float], http_times: list[float]) -> int:
     """`count` edits at RATE per second, open loop, round-robin over the editors.
     Returns the number of failed edits."""
@@ -451,7 +499,7 @@ async def edit_burst(editors: list[Person], workshop: str, count: int, first_mar
         sent[marker] = began
         try:
             answer = await client.post(
-                f"/w/{workshop}/s/parking_lot/add/",
+                route.edit,
                 data={"add-parking_lot-question": f"Benchmark question bm{marker}q?"},
                 headers={"X-CSRFToken": token, "HX-Request": "true"})
             if answer.status_code != 201:
@@ -492,11 +540,20 @@ class Bench:
             stack = make_stack(tmp_path, postgres=postgres, redis=redis)
             sockets = None
             try:
-                start = start_timed_worker if self.args.breakdown else start_worker
+                start = (start_timed_worker if self.args.breakdown
+                         else start_worker if self.args.no_relay else start_relay_worker)
                 servers = [start(stack, tmp_path) for _ in range(workers)]
                 seeded = seed_workshop(stack)
-                sockets = Sockets()
-                await self.ramp(label, stack, servers, seeded, sockets, sizes)
+                routes = [attune_route(seeded["workshop"])]
+                if start is start_relay_worker:  # the floor first, on the same workers
+                    routes.insert(0, RELAY)
+                for route in routes:
+                    sockets = Sockets()
+                    name = label if route is routes[-1] else f"{label} relay"
+                    await self.ramp(name, stack, servers, seeded, sockets, sizes, route)
+                    if route is not routes[-1]:
+                        await sockets.stop()
+                        sockets = None
             finally:
                 if sockets is not None:
                     await sockets.stop()
@@ -537,7 +594,7 @@ class Bench:
             if other <= QUIET or waited >= min(self.args.quiet_wait, self.left() - 60):
                 return max(0.0, other)
 
-    async def ramp(self, label, stack, servers, seeded, sockets, sizes) -> None:
+    async def ramp(self, label, stack, servers, seeded, sockets, sizes, route) -> None:
         """Grow the room through `sizes` until it fails (always measuring 10 and 50), then
         bisect between the largest passing and the smallest failing size."""
         people: list[Person] = []
@@ -550,8 +607,8 @@ class Bench:
                 self.results.append(Result(label, size, note="not run: time budget"))
                 print(f"  {short(label)}: {size} people not run (time budget)", flush=True)
                 return None
-            result = await self.step(label, stack, servers, seeded["workshop"],
-                                     seeded["join"], sockets, people, size)
+            result = await self.step(label, stack, servers, route, seeded["join"], sockets,
+                                     people, size)
             self.results.append(result)
             print("  " + row(result), flush=True)
             return result
@@ -577,7 +634,7 @@ class Bench:
                 return
             passed, failed = (size, failed) if result.ok else (passed, size)
 
-    async def step(self, label, stack, servers, workshop, token, sockets, people,
+    async def step(self, label, stack, servers, route, token, sockets, people,
                    size) -> Result:
         result = Result(label, size)
         # Join the newcomers (each with their own session), spread over the workers.
@@ -589,11 +646,11 @@ class Bench:
             people += await asyncio.gather(*(
                 join(servers[i % len(servers)], token, f"Person {i + 1}")
                 for i in newcomers[start:start + 20]))
-        version = board_version(stack, workshop)
+        version = route.version(stack, servers)
         targets = [(p.worker.port, p.cookie_header(), i)
                    for i, p in enumerate(people) if i >= len(people) - len(newcomers)]
         storm = time.monotonic()
-        connected = await sockets.call("connect", targets, workshop, version)
+        connected = await sockets.call("connect", targets, route.socket, version)
         if connected["failures"]:
             result.note = f"{len(connected['failures'])} connects failed: " \
                           f"{connected['failures'][0][:80]}"
@@ -606,14 +663,14 @@ class Bench:
 
         editors = people[:min(EDITORS, size)]
         # Warm up (templates, connections), unmeasured, then settle again.
-        await edit_burst(editors, workshop, 10, next(self.marker) + 10_000_000, {}, [])
+        await edit_burst(editors, route, 10, next(self.marker) + 10_000_000, {}, [])
         await sockets.call("settle", 0.5, 10.0)
 
         result.background = await self.wait_quiet(servers, sockets)
         if result.background > QUIET:
             result.note = f"busy machine: {result.background * 100:.0f}% of a core in use " \
                           "by other programs before the step;"
-        first = board_version(stack, workshop) + 1
+        first = route.version(stack, servers) + 1
         count = int(self.args.seconds * RATE)
         markers = [next(self.marker) for _ in range(count)]
         sent: dict[int, float] = {}
@@ -626,8 +683,8 @@ class Bench:
         busy_before, total_before = machine_busy()
         profilers = self.profile(label, size, servers)
         wall = time.monotonic()
-        result.errors = await edit_burst(editors, workshop, count, markers[0], sent, http_times)
-        last = board_version(stack, workshop)
+        result.errors = await edit_burst(editors, route, count, markers[0], sent, http_times)
+        last = route.version(stack, servers)
         report = await sockets.call("collect", first, last, 10.0)
         wall = time.monotonic() - wall
         busy_after, total_after = machine_busy()
@@ -739,7 +796,27 @@ async def main(args) -> int:
         elif passing:
             verdict += " (no failure up to the largest size tried)"
         print(f"{short(label):<14} {verdict}")
+    compare(bench.results, [label for _, label, *_ in stacks])
     return 0
+
+
+def compare(results: list[Result], labels: list[str]) -> None:
+    """Attune beside the bare relay of the same run, size by size (target: p50 within
+    1.5x of the relay at every size up to 200)."""
+    rows = []
+    for label in labels:
+        relay = {r.people: r for r in results if r.stack == f"{label} relay" and r.edits}
+        for r in results:
+            floor = relay.get(r.people)
+            if r.stack == label and r.edits and floor:
+                rows.append(f"{short(label):<14} {r.people:>6} {ms(r.p50):>7} {ms(floor.p50):>7}"
+                            f" {r.p50 / floor.p50:>6.2f} {ms(r.p99):>7} {ms(floor.p99):>7}"
+                            f" {r.p99 / floor.p99:>6.2f}")
+    if rows:
+        print("\nAttune beside the bare relay (same workers, layer and run), ms:")
+        print(f"{'stack':<14} {'people':>6} {'p50':>7} {'relay':>7} {'x':>6} {'p99':>7}"
+              f" {'relay':>7} {'x':>6}")
+        print("\n".join(rows))
 
 
 if __name__ == "__main__":
@@ -760,6 +837,8 @@ if __name__ == "__main__":
     parser.add_argument("--quiet-wait", type=float, default=45,
                         help="before each step, wait up to this many seconds for other "
                              "programs on the machine to go quiet (45)")
+    parser.add_argument("--no-relay", action="store_true",
+                        help="measure Attune only, without the bare relay beside it")
     parser.add_argument("--breakdown", action="store_true",
                         help="time the stages of each edit inside the workers "
                              "(instrumented workers: run apart from the headline numbers)")

@@ -37,7 +37,7 @@ COLUMNS = (  # title, width, cell
     ("other", 5, lambda r: pct(r.other_cpu)),
     ("join s", 6, lambda r: "-" if math.isnan(r.storm) else f"{max(0.0, r.storm):.1f}"),
 )
-HEADER = f"{'stack':<14} " + " ".join(f"{t:>{w}}" for t, w, _ in COLUMNS) + "  verdict"
+HEADER = f"{'stack':<20} " + " ".join(f"{t:>{w}}" for t, w, _ in COLUMNS) + "  verdict"
 LEGEND = """\
 p50/p99/max: from sending the POST until the frame carrying that edit is on every socket.
 lost: edits some socket never received.  gaps: (socket, version) pairs never received.
@@ -60,9 +60,9 @@ def short(label: str) -> str:
 def row(r: Any) -> str:
     """One line of the table for a live_board.Result."""
     if not r.edits and r.note:
-        return f"{short(r.stack):<14} {r.people:>6}  {r.note}"
+        return f"{short(r.stack):<20} {r.people:>6}  {r.note}"
     cells = " ".join(f"{cell(r)!s:>{w}}" for _, w, cell in COLUMNS)
-    return f"{short(r.stack):<14} {cells}  {'ok' if r.ok else 'FAIL'} {r.note}".rstrip()
+    return f"{short(r.stack):<20} {cells}  {'ok' if r.ok else 'FAIL'} {r.note}".rstrip()
 
 
 def machine_info() -> str:

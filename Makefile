@@ -48,6 +48,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/live_board.py
 	$(BIN)/python bench/roadmap_pdf.py
 	$(BIN)/python bench/edit_cost.py --postgres
+	$(BIN)/python bench/page_apply.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

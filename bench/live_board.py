@@ -621,7 +621,7 @@ class Bench:
                 passed = size
             else:
                 failed = size
-                if size >= 50:
+                if size >= 50 and not self.args.sizes:  # sizes asked for are all measured
                     break
         for _ in range(self.args.bisect):
             if failed is None or failed - passed <= 5:
@@ -827,7 +827,8 @@ if __name__ == "__main__":
     parser.add_argument("--timeout", type=float, default=600,
                         help="hard limit for the whole run, in seconds (600)")
     parser.add_argument("--sizes", type=lambda text: tuple(int(n) for n in text.split(",")),
-                        help="room sizes to step through, e.g. 10,50,100")
+                        help="room sizes to step through, e.g. 10,50,100 (each is measured,"
+                             " past failures too)")
     parser.add_argument("--stacks", type=lambda text: text.split(","),
                         default=[name for name, *_ in STACKS],
                         help="which stacks: sqlite,pg,pg2 (all)")

@@ -72,7 +72,6 @@ from live_trace import (  # noqa: E402
 from servers import (  # noqa: E402
     Stack,
     Worker,
-    free_port,
     make_stack,
     seed_workshop,
     service_up,
@@ -451,23 +450,8 @@ RELAY = Route("bare relay", "/relay/ws/", "/relay/edit/")
 
 def start_relay_worker(stack: Stack, tmp_path: Path) -> Worker:
     """servers.start_worker, serving bench/relay.py: Attune plus the bare relay."""
-    port = free_port()
-    log = tmp_path / f"daphne-{port}.log"
-    env = dict(stack.env, PYTHONPATH=os.pathsep.join([str(ROOT / "bench"), str(ROOT)]))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-         "relay:application"],
-        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    worker = Worker(f"http://127.0.0.1:{port}", port, process, log)
-    stack.cleanup.append(worker.stop)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"daphne exited:\n{log.read_text()}")
-        if service_up(port):
-            return worker
-        time.sleep(0.2)
-    raise RuntimeError(f"daphne did not start:\n{log.read_text()}")
+    return start_worker(stack, tmp_path, app="relay:application", env={
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "bench"), str(ROOT)])})
 
 
 def board_version(stack: Stack, workshop: str) -> int:

@@ -12,9 +12,9 @@ import asyncio
 import math
 import os
 import re
-import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,8 +23,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from servers import (  # noqa: E402
     Stack,
     Worker,
-    free_port,
-    service_up,
+    start_worker,
 )
 
 EVENT = re.compile(r'^\{"type":"event","version":(\d+)')
@@ -73,6 +72,7 @@ def build_timed_application():
     if "workshop.urls" in sys.modules:
         raise RuntimeError("the URLs were loaded before the views could be timed")
     from sessions import broadcast, consumers
+    from workshop import events as ledger
     from workshop import views
 
     out = open(os.environ[TRACE], "a", buffering=1 << 16)  # noqa: SIM115 - lives on
@@ -90,7 +90,8 @@ def build_timed_application():
                 out.flush()
 
     threading.Thread(target=flush, daemon=True).start()
-    item_add, publish, render = views.item_add, broadcast.publish_event, broadcast.frames
+    item_add, publish, render = views.item_add, broadcast.publish_event, broadcast.event_frames
+    publish_now = broadcast._publish  # on the broadcaster's thread (or the committing one)
     board_frame = consumers.BoardConsumer.board_frame
 
     def timed_item_add(request, *args, **kwargs):
@@ -104,16 +105,19 @@ def build_timed_application():
 
     def timed_publish(event):
         stamp("publish_in", event.version)
+        return publish(event)
+
+    def timed_publish_now(event):
         try:
-            return publish(event)
+            return publish_now(event)
         finally:
             stamp("publish_out", event.version)
 
-    def timed_frames(workshop, events, *, version, full=False):
+    def timed_frames(event):
         try:
-            return render(workshop, events, version=version, full=full)
+            return render(event)
         finally:
-            stamp("rendered", version)
+            stamp("rendered", event.version)
 
     async def timed_board_frame(self, message):
         await board_frame(self, message)
@@ -164,8 +168,8 @@ def build_timed_application():
     catch_up, send = consumers.catch_up, broadcast._send
     connect = consumers.BoardConsumer.connect
     consumers.catch_up, broadcast._send = timed_catch_up, timed_send
-    views.item_add, broadcast.publish_event = timed_item_add, timed_publish
-    broadcast.frames = timed_frames
+    views.item_add, ledger.publish_event = timed_item_add, timed_publish
+    broadcast.event_frames, broadcast._publish = timed_frames, timed_publish_now
     consumers.BoardConsumer.board_frame = timed_board_frame
     consumers.BoardConsumer.connect = timed_connect
     gc.callbacks.append(on_gc)
@@ -174,25 +178,12 @@ def build_timed_application():
 
 def start_timed_worker(stack: Stack, tmp_path: Path) -> Worker:
     """servers.start_worker, serving timed_application and writing a trace file."""
-    port = free_port()
-    log = tmp_path / f"daphne-{port}.log"
-    env = dict(stack.env, PYTHONPATH=os.pathsep.join([str(ROOT / "bench"), str(ROOT)]))
-    env[TRACE] = str(tmp_path / f"trace-{port}.txt")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-         "live_trace:timed_application"],
-        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    worker = Worker(f"http://127.0.0.1:{port}", port, process, log)
-    worker.trace = Path(env[TRACE])
-    stack.cleanup.append(worker.stop)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"daphne exited:\n{log.read_text()}")
-        if service_up(port):
-            return worker
-        time.sleep(0.2)
-    raise RuntimeError(f"daphne did not start:\n{log.read_text()}")
+    trace = tmp_path / f"trace-{uuid.uuid4().hex[:8]}.txt"
+    worker = start_worker(stack, tmp_path, app="live_trace:timed_application", env={
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "bench"), str(ROOT)]),
+        TRACE: str(trace)})
+    worker.trace = trace
+    return worker
 
 
 STAGES = (

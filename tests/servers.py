@@ -211,13 +211,17 @@ class Worker:
                 self.process.wait()
 
 
-def start_worker(stack: Stack, tmp_path: Path, port: int | None = None) -> Worker:
+def start_worker(stack: Stack, tmp_path: Path, port: int | None = None, *,
+                 app: str = "workshop.asgi:application",
+                 env: dict[str, str] | None = None) -> Worker:
+    """A daphne worker serving `app` (the benchmarks serve wrapped apps, with `env`
+    added to the stack's settings, e.g. a PYTHONPATH that finds them)."""
     port = port or free_port()
     log = tmp_path / f"daphne-{port}.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-         "workshop.asgi:application"],
-        cwd=ROOT, env=stack.env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app],
+        cwd=ROOT, env=stack.env | (env or {}), stdout=log.open("w"),
+        stderr=subprocess.STDOUT)
     worker = Worker(f"http://127.0.0.1:{port}", port, process, log)
     stack.cleanup.append(worker.stop)
     deadline = time.monotonic() + 30

@@ -411,8 +411,8 @@
   }
 
   document.body.addEventListener("htmx:afterRequest", function (event) {
-    const status = event.detail.xhr ? event.detail.xhr.status : 0;
-    if (status !== 201 && status !== 204) return;
+    const answered = event.detail.xhr ? event.detail.xhr.status : 0;
+    if (answered !== 201 && answered !== 204) return;
     const elt = event.detail.elt;
     const form = elt && elt.closest ? elt.closest("form") : null;
     if (!form) return;

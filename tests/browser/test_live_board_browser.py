@@ -505,14 +505,13 @@ def test_a_recipe_moves_between_lanes_and_quadrants_on_every_page(crowd: Crowd, 
 
     # A new quick win comes last; moved up the recipes list, it comes first in its
     # quadrant too.
-    seed_items(server.stack, crowd.board["workshop"], "recipes", [
-        {"title": "Streak reminder", "segment": "Readers", "action": "remind",
-         "content_model": "make_easier", "kind": "personalization", "impact": "5",
-         "effort": "1"}])
+    added = pat.add("recipes", title="Streak reminder", segment="Readers", action="remind",
+                    content_model="make_easier", kind="personalization", impact="5",
+                    effort="1")
+    new = added.split("-")[-1]
     quick_wins = "#quadrant-quick_win > li[id]"
     for person in (pat, dana):
         expect(person.page.locator(quick_wins)).to_have_count(2)
-    new = pat.page.locator("#list-recipes > article").last.get_attribute("id").split("-")[-1]
     for person in (pat, dana):
         expect(person.page.locator(quick_wins).nth(1)).to_have_id(f"matrix-{new}")
     pat.page.locator(f"#recipes-{new} button[aria-label^='Move recipe earlier']").click()

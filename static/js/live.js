@@ -406,7 +406,9 @@
     const el = document.getElementById(refocus);
     if (!el || isReleased(el)) return;
     refocus = null;
-    const target = el.matches("button, a[href]") ? el : el.querySelector("button:not([disabled]), a[href]");
+    // Back to the control that opened the form (a card's actions), else the first one.
+    const target = el.matches("button, a[href]") ? el
+      : el.querySelector(".card-actions button:not([disabled])") || el.querySelector("button:not([disabled]), a[href]");
     if (target) target.focus({ preventScroll: true });
   }
 

@@ -31,7 +31,7 @@ from django.urls import reverse
 from workshop.event_kinds import REGIONS, Kind, touches
 from workshop.models import BoardEvent, NorthStar, Workshop
 from workshop.sections import LISTS
-from workshop.selectors import fragment_context, quadrants, roadmap_lanes
+from workshop.selectors import fragment_context, quadrants, roadmap_lanes, with_dots
 
 from .models import Room
 from .presence import presence_frame, presence_op
@@ -187,25 +187,30 @@ class Renderer:
         url = reverse("live_fragment", args=[self.workshop.pk])
         return {"op": "fetch", "url": f"{url}?t={target.key}"}
 
+    def target_ops(self, target: Target, viewer: Viewer) -> list[dict[str, Any]]:
+        """The operations that bring `target` up to date for `viewer`, whatever their
+        size (a fetch op's URL answers with these)."""
+        if target.kind == "list":
+            return self.whole_list(target.name, viewer)
+        if target.kind == "order":
+            return [self.order(target.name)]
+        if target.kind == "item":
+            return self.item(target.name, target.pk, viewer)
+        if target.kind == "linked":
+            return self.linked(target, viewer)
+        op = getattr(self, f"region_{target.name}")(viewer)
+        return [op] if op else []
+
     def ops(self, target: Target, viewer: Viewer) -> list[dict[str, Any]]:
-        """The operations that bring `target` up to date for `viewer`. Never raises: a
-        target that fails to render is logged and left for the page to fetch."""
+        """`target_ops` for a frame. Never raises: a target that fails to render is
+        logged and left for the page to fetch, and so is an operation too large."""
         try:
-            if target.kind == "list":
-                ops = self.whole_list(target.name, viewer)
-            elif target.kind == "order":
-                ops = [self.order(target.name)]
-            elif target.kind == "item":
-                ops = self.item(target.name, target.pk, viewer)
-            elif target.kind == "linked":
-                ops = self.linked(target, viewer)
-            else:
-                ops = [getattr(self, f"region_{target.name}")(viewer)]
+            ops = self.target_ops(target, viewer)
         except Exception:
             log.exception("Could not render %s of board %s; pages will fetch it",
                           target.key, self.workshop.pk)
             return [self.fetch_op(target)]
-        return [op if _size(op) <= OP_LIMIT else self.fetch_op(target) for op in ops if op]
+        return [op if _size(op) <= OP_LIMIT else self.fetch_op(target) for op in ops]
 
     def _item_html(self, key: str, item, viewer: Viewer) -> str:
         section = LISTS[key]
@@ -262,13 +267,13 @@ class Renderer:
         """A recipe's entry in the matrix's quadrant and its card in the roadmap's lane.
         Those lists follow the recipes list's order: the page puts an entry where the
         recipes list has its recipe, and moves it when its quadrant or lane changes."""
-        recipe.dot_count = self.votes()["dots_by_recipe"].get(recipe.pk, 0)
+        with_dots([recipe], self.votes()["dots_by_recipe"])
         context = self.context(viewer, recipe=recipe)
+        matrix, roadmap = _places("recipes", recipe.pk)[1:]
         return [
-            {"op": "upsert", "id": f"matrix-{recipe.pk}", "list": f"quadrant-{recipe.quadrant}",
+            {"op": "upsert", "id": matrix, "list": f"quadrant-{recipe.quadrant}",
              "html": render_to_string("sections/prioritize.html#entry", context)},
-            {"op": "upsert", "id": f"roadmap-{recipe.pk}",
-             "list": f"lane-{recipe.phase or 'unplanned'}",
+            {"op": "upsert", "id": roadmap, "list": f"lane-{recipe.phase or 'unplanned'}",
              "html": render_to_string("sections/roadmap.html#card", context)},
         ]
 
@@ -493,14 +498,4 @@ def _missed(workshop_id: int, since: int | None, version: int) -> set[Target] | 
 
 def fetched_op(workshop: Workshop, target: Target, viewer: Viewer) -> list[dict[str, Any]]:
     """What a fetch op's URL answers: the target's operations, whatever their size."""
-    renderer = Renderer(workshop, room_for(workshop))
-    if target.kind == "list":
-        return renderer.whole_list(target.name, viewer)
-    if target.kind == "order":
-        return [renderer.order(target.name)]
-    if target.kind == "item":
-        return renderer.item(target.name, target.pk, viewer)
-    if target.kind == "linked":
-        return renderer.linked(target, viewer)
-    op = getattr(renderer, f"region_{target.name}")(viewer)
-    return [op] if op else []
+    return Renderer(workshop, room_for(workshop)).target_ops(target, viewer)

@@ -19,11 +19,17 @@ from .sections import LISTS
 PHASE_LISTS = {"decisions": ("decisions", "action_items", "parking_lot")}
 
 
+def with_dots(recipes: list[Recipe], dots: dict[int, int] | None) -> list[Recipe]:
+    """Each recipe with its dots from the last closed vote, as its roadmap card shows."""
+    for recipe in recipes:
+        recipe.dot_count = (dots or {}).get(recipe.pk, 0)
+    return recipes
+
+
 def roadmap_lanes(recipes: list[Recipe],
                   dots: dict[int, int] | None = None) -> list[tuple[RoadmapPhase, list[Recipe]]]:
     """Recipes by roadmap phase, each with its dots from the last closed vote."""
-    for recipe in recipes:
-        recipe.dot_count = (dots or {}).get(recipe.pk, 0)
+    with_dots(recipes, dots)
     lanes = [RoadmapPhase.NOW, RoadmapPhase.NEXT, RoadmapPhase.LATER, RoadmapPhase.UNPLANNED]
     return [(phase, [r for r in recipes if r.phase == phase]) for phase in lanes]
 
@@ -49,12 +55,6 @@ def member_context(member: Membership, **extra: Any) -> dict[str, Any]:
 def viewer_for(member: Membership) -> tuple[Viewer, Room]:
     room = room_for(member.workshop)
     return Viewer.for_member(member, room), room
-
-
-def roadmap_context(member: Membership) -> dict[str, Any]:
-    recipes = list(LISTS["recipes"].items(member.workshop.pk))
-    dots = vote_context(member.workshop)["dots_by_recipe"]
-    return member_context(member, roadmap=roadmap_lanes(recipes, dots))
 
 
 def board_context(member: Membership) -> dict[str, Any]:

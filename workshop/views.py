@@ -10,7 +10,6 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -25,8 +24,8 @@ from sessions.selectors import vote_context
 from . import services
 from .forms import GateOverrideForm, NorthStarForm, PhaseForm, RoadmapForm, SignupForm, WorkshopForm
 from .models import AgendaPhase, Recipe, Workshop
-from .sections import Section, get_section
-from .selectors import board_context, member_context
+from .sections import get_section
+from .selectors import board_context, member_context, with_dots
 
 
 def board_view(need: str) -> Callable:
@@ -104,15 +103,6 @@ def board(request: HttpRequest, member: Membership) -> HttpResponse:
 
 # Items of the board's lists --------------------------------------------------
 
-def render_item(request: HttpRequest, member: Membership, section: Section, item,
-                status: int = 200) -> HttpResponse:
-    if section.prefetch:
-        # What the card lists of its links, read once each (a saved item has none read).
-        prefetch_related_objects([item], *section.prefetch)
-    context = member_context(member, item=item, section=section)
-    return render(request, section.item_template, context, status=status)
-
-
 def render_form(request: HttpRequest, member: Membership, form, action: str, *, item,
                 status: int = 200, conflict_html: str = "", cancel_url: str = "",
                 dom_id: str = "") -> HttpResponse:
@@ -140,8 +130,9 @@ def item_add(request: HttpRequest, member: Membership, key: str) -> HttpResponse
 def item_detail(request: HttpRequest, member: Membership, key: str,
                 item_id: int) -> HttpResponse:
     section = get_section(key)
-    item = section.items(member.workshop.pk).get(pk=item_id)
-    return render_item(request, member, section, item)
+    item = section.items(member.workshop.pk).get(pk=item_id)  # with its links
+    return render(request, section.item_template,
+                  member_context(member, item=item, section=section))
 
 
 @require_http_methods(["GET", "POST"])
@@ -235,7 +226,7 @@ def north_star(request: HttpRequest, member: Membership) -> HttpResponse:
 def render_roadmap_card(request: HttpRequest, member: Membership,
                         recipe_id: int) -> HttpResponse:
     recipe = get_section("recipes").items(member.workshop.pk).get(pk=recipe_id)
-    recipe.dot_count = vote_context(member.workshop)["dots_by_recipe"].get(recipe.pk, 0)
+    with_dots([recipe], vote_context(member.workshop)["dots_by_recipe"])
     return render(request, "sections/roadmap.html#card", member_context(member, recipe=recipe))
 
 

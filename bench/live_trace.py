@@ -71,7 +71,7 @@ def build_timed_application():
 
     if "workshop.urls" in sys.modules:
         raise RuntimeError("the URLs were loaded before the views could be timed")
-    from sessions import broadcast, consumers
+    from sessions import broadcast, consumers, hub
     from workshop import events as ledger
     from workshop import views
 
@@ -92,7 +92,7 @@ def build_timed_application():
     threading.Thread(target=flush, daemon=True).start()
     item_add, publish, render = views.item_add, broadcast.publish_event, broadcast.event_frames
     publish_now = broadcast._publish  # on the broadcaster's thread (or the committing one)
-    board_frame = consumers.BoardConsumer.board_frame
+    deliver = hub.Hub.deliver
 
     def timed_item_add(request, *args, **kwargs):
         found = MARKER.search(request.POST.get("add-parking_lot-question", ""))
@@ -119,9 +119,13 @@ def build_timed_application():
         finally:
             stamp("rendered", event.version)
 
-    async def timed_board_frame(self, message):
-        await board_frame(self, message)
+    async def timed_deliver(self, message):
+        # Stamped as the hub starts writing the frame to the worker's sockets, and as
+        # it has written it to every one of them.
         found = EVENT.match(message["text"])
+        if found:
+            stamp("sent", found.group(1))
+        await deliver(self, message)
         if found:
             stamp("sent", found.group(1))
 
@@ -170,7 +174,7 @@ def build_timed_application():
     consumers.catch_up, broadcast._send = timed_catch_up, timed_send
     views.item_add, ledger.publish_event = timed_item_add, timed_publish
     broadcast.event_frames, broadcast._publish = timed_frames, timed_publish_now
-    consumers.BoardConsumer.board_frame = timed_board_frame
+    hub.Hub.deliver = timed_deliver
     consumers.BoardConsumer.connect = timed_connect
     gc.callbacks.append(on_gc)
     return application

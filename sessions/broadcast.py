@@ -20,7 +20,9 @@ from workshop.event_kinds import touches
 from workshop.models import BoardEvent
 
 from .fragments import event_frames
+from .hub import FRAME, KICK, REGROUP
 from .outage import CHANNEL_LAYER
+from .viewer import AUDIENCES
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +31,10 @@ def group(workshop_id: int, audience: str) -> str:
     return f"board-{workshop_id}-{audience}"
 
 
-def person_group(workshop_id: int, person: str) -> str:
-    return f"person-{workshop_id}-{person}"
+def frame_message(group_name: str, text: str) -> dict[str, Any]:
+    """A frame for every socket of a board's audience group, as the hub
+    (sessions/hub.py) takes it: text serialized once, written as is to each."""
+    return {"type": FRAME, "group": group_name, "text": text}
 
 
 def _send(group_name: str, message: dict[str, Any]) -> bool:
@@ -123,20 +127,27 @@ def _publish(event: BoardEvent) -> None:
         regroup(event.workshop_id, [f"p{event.item_id}"])
     for audience, texts in rendered.items():
         for text in texts:  # serialized once, sent as is to every socket of the audience
-            if not _send(group(event.workshop_id, audience),
-                         {"type": "board.frame", "audience": audience, "text": text}):
+            name = group(event.workshop_id, audience)
+            if not _send(name, frame_message(name, text)):
                 return  # the layer is down: the rest would fail the same way
 
 
 def regroup(workshop_id: int, persons: list[str]) -> None:
     """Tell these people's sockets that what they may see changed: each one reads its
     membership again and moves to its new audience (or closes)."""
-    for person in persons:
-        _send(person_group(workshop_id, person), {"type": "board.regroup"})
+    _to_persons(workshop_id, {"type": REGROUP, "persons": persons})
 
 
 def kick(workshop_id: int, persons: list[str], code: int, reason: str) -> None:
     """Close the sockets of people who lost access, with a code the page explains."""
-    for person in persons:
-        _send(person_group(workshop_id, person),
-              {"type": "board.kick", "code": code, "reason": reason})
+    _to_persons(workshop_id, {"type": KICK, "persons": persons, "code": code,
+                              "reason": reason})
+
+
+def _to_persons(workshop_id: int, message: dict[str, Any]) -> None:
+    # On the board's groups, not the persons' own: each process's hub must see it in
+    # order with the frames around it (sessions/hub.py).
+    for audience in AUDIENCES:
+        name = group(workshop_id, audience)
+        if not _send(name, message | {"group": name}):
+            return

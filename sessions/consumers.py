@@ -1,6 +1,7 @@
-"""The board's websocket: thin. It checks membership, joins the board's groups,
-tracks presence, relays frames and answers hello, resync and ping. Writes travel
-over HTTP. The frame protocol is in docs/architecture.md."""
+"""The board's websocket: thin. It checks membership, joins its audience (through the
+process's hub, sessions/hub.py, which writes the board's frames to it and hands it its
+person's regroup and kick), tracks presence and answers hello, resync and ping. Writes
+travel over HTTP. The frame protocol is in docs/architecture.md."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from . import layer_watch, presence
 from .access import find_membership
-from .broadcast import group, person_group
+from .broadcast import frame_message, group
 from .closecodes import NOT_A_MEMBER, TRY_AGAIN
 from .fragments import catch_up
+from .hub import hub
 from .outage import CHANNEL_LAYER
 from .viewer import AUDIENCES, FACILITATORS, ROOM
 
@@ -34,14 +36,13 @@ def valid_version(value: Any) -> bool:
 
 
 class BoardConsumer(AsyncJsonWebsocketConsumer):
-    groups_joined: list[str]
+    room: str | None = None  # its audience's group, joined through the hub
     presence_recorded = False
 
     async def __call__(self, scope, receive, send) -> None:
         """Run the socket; if the channel layer fails under it (Redis went away), close
         it with a code the page reconnects after, and clean up, logging once per
         outage rather than one traceback per socket."""
-        self.groups_joined = []
         try:
             await super().__call__(scope, receive, send)
         except Exception as error:
@@ -66,8 +67,7 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         self.member = member
         self.audience = FACILITATORS if member.is_facilitator else ROOM
         try:
-            await self.join(group(self.workshop_id, self.audience),
-                            person_group(self.workshop_id, member.person))
+            await self.enter(group(self.workshop_id, self.audience))
         except Exception as error:
             if not is_layer_error(error):
                 raise
@@ -82,11 +82,15 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         self.presence_recorded = True
         await self.tell_room(text)
 
-    async def join(self, *names: str) -> None:
-        for name in names:
-            await self.channel_layer.group_add(name, self.channel_name)
-            if name not in self.groups_joined:
-                self.groups_joined.append(name)
+    @property
+    def person(self) -> str:
+        return self.member.person
+
+    async def enter(self, room: str) -> None:
+        """Receive the frames of this audience's group from now on (again: renews the
+        process's membership of the group)."""
+        await hub(self.channel_layer).add(room, self)
+        self.room = room
 
     async def refuse(self) -> None:
         # An explained close: the page says why instead of retrying.
@@ -110,15 +114,15 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
                                                                  self.channel_name)
             with contextlib.suppress(Exception):
                 await self.tell_room(text)
-        joined, self.groups_joined = self.groups_joined, []
-        for name in joined:
+        room, self.room = self.room, None
+        if room is not None:
             with contextlib.suppress(Exception):
-                await self.channel_layer.group_discard(name, self.channel_name)
+                await hub(self.channel_layer).discard(room, self)
 
     async def tell_room(self, text: str) -> None:
         for audience in AUDIENCES:
-            await self.channel_layer.group_send(group(self.workshop_id, audience),
-                                                {"type": "board.frame", "text": text})
+            name = group(self.workshop_id, audience)
+            await self.channel_layer.group_send(name, frame_message(name, text))
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
         try:
@@ -127,7 +131,7 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             await self.error("bad_frame", "Frames must be JSON objects. " + ONLY)
 
     async def receive_json(self, content, **kwargs) -> None:
-        if not self.groups_joined:
+        if self.room is None:
             return
         kind = content.get("type") if isinstance(content, dict) else None
         if kind in ("hello", "resync"):
@@ -161,7 +165,7 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         """Refresh presence and group membership, and tell the page the board's version
         so a page that missed frames knows it is behind. Re-joining the groups renews
         their expiry: a socket that crashed without leaving drops out of them soon."""
-        await self.join(*self.groups_joined)
+        await self.rejoin_groups()
         version, swept = await database_sync_to_async(presence.seen)(self.workshop_id,
                                                                       self.channel_name)
         await self.send_json({"type": "pong", "version": version})
@@ -171,19 +175,14 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
     async def rejoin(self, version: int) -> None:
         """Redis lost its data (sessions/layer_watch.py): back into the groups, and tell
         the page the board's version, so that a page that missed frames resyncs."""
-        await self.join(*self.groups_joined)
+        await self.rejoin_groups()
         await self.send_json({"type": "pong", "version": version})
 
-    # Messages from the channel layer -------------------------------------------------
+    async def rejoin_groups(self) -> None:
+        if self.room is not None:
+            await self.enter(self.room)
 
-    async def board_frame(self, message) -> None:
-        # A frame sent to the audience this socket has just left (a regroup came first,
-        # but the frame was queued while it was still a member) is not for it: a
-        # demoted co-facilitator must not see an anonymous list's authors. The page gets
-        # that version from its new audience, or notices the gap and resyncs.
-        if message.get("audience", self.audience) != self.audience:
-            return
-        await self.send(text_data=message["text"])
+    # Messages from the channel layer -------------------------------------------------
 
     async def board_kick(self, message) -> None:
         await self.send_json({"type": "error", "code": message["code"],
@@ -191,8 +190,11 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=message["code"])
 
     async def board_regroup(self, message) -> None:
-        """What this person may see changed: move to the new audience at once, and send
-        the whole board as that audience sees it."""
+        """What this person may see changed. The hub holds this socket's frames from the
+        moment the regroup reached it (sessions/hub.py); read the membership again, then
+        either let the held frames go (same audience) or drop them and move to the new
+        audience with the whole board as it sees it: a demoted co-facilitator gets no
+        facilitators' frame saved after the demotion."""
         member = await database_sync_to_async(find_membership)(
             self.scope.get("user"), self.scope.get("session") or {}, self.workshop_id)
         if member is None:
@@ -201,13 +203,15 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             return
         audience = FACILITATORS if member.is_facilitator else ROOM
         self.member = member
+        board = hub(self.channel_layer)
         if audience == self.audience:
+            await board.release(self)
             return
-        old = group(self.workshop_id, self.audience)
-        await self.channel_layer.group_discard(old, self.channel_name)
-        self.groups_joined.remove(old)
+        if self.room is not None:
+            await board.discard(self.room, self)
+            self.room = None
         self.audience = audience
-        await self.join(group(self.workshop_id, audience))
+        await self.enter(group(self.workshop_id, audience))
         await self.send_all(await database_sync_to_async(catch_up)(
             self.workshop_id, None, audience))
 

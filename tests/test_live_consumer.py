@@ -129,6 +129,40 @@ async def test_presence_shows_who_joins_and_leaves(layer, facilitator_client, pa
     await host.close()
 
 
+async def group_members(name: str) -> set[str]:
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if hasattr(layer, "groups"):  # in memory
+        return set(layer.groups.get(name, {}))
+    connection = layer.connection(layer.consistent_hash(name))
+    return {member.decode() for member in await connection.zrange(layer._group_key(name), 0,
+                                                                     -1)}
+
+
+async def test_a_room_is_one_member_of_its_group_per_process_and_every_socket_hears_it(
+        layer, live_session, host, workshop):
+    """The process's hub (sessions/hub.py) joins a board's audience group once: one
+    frame is one layer message per process, however many sockets it has there."""
+    from sessions.broadcast import group
+
+    version = await db(version_of)(workshop)
+    sockets = []
+    for name in ("Ann", "Bo", "Cy"):
+        client = await db(join)(live_session, live_session.join_token, name)
+        sockets.append(Socket(client, workshop.pk))
+        await sockets[-1].open(version=version)
+    room = await group_members(group(workshop.pk, "room"))
+    assert len(room) == 1
+    decision = await db(add_item)(host, "decisions")
+    card = f"decisions-{decision.pk}"
+    for socket in sockets:
+        await socket.next(lambda f: f["type"] == "event" and card in op_ids(f), timeout=5)
+    for socket in sockets:
+        await socket.close()
+    assert await group_members(group(workshop.pk, "room")) == set()
+
+
 # Every kind of event reaches every page ------------------------------------------------
 
 async def test_every_kind_of_board_event_reaches_a_second_page(layer, pat, host, workshop):

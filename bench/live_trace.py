@@ -119,13 +119,13 @@ def build_timed_application():
         finally:
             stamp("rendered", event.version)
 
-    async def timed_deliver(self, message):
+    async def timed_deliver(self, group, text):
         # Stamped as the hub starts writing the frame to the worker's sockets, and as
         # it has written it to every one of them.
-        found = EVENT.match(message["text"])
+        found = EVENT.match(text)
         if found:
             stamp("sent", found.group(1))
-        await deliver(self, message)
+        await deliver(self, group, text)
         if found:
             stamp("sent", found.group(1))
 

@@ -91,6 +91,10 @@ def parse(raw: bytes) -> Any:
             ],
             400,
         ) from None
+    except ValueError:
+        # json's other ValueError: an integer past Python's 4,300-digit guard.
+        raise ImportRefused(["The file holds a number far too long to be a workshop's."],
+                            400) from None
     except RecursionError:
         raise ImportRefused(["The file is nested too deeply to be a workshop."], 400) from None
 

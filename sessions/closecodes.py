@@ -8,3 +8,4 @@ NOT_A_MEMBER = 4403
 # 1000 or 3000-4999, so not 1013 "try again later"; the htmx ws extension does not
 # reconnect after application codes, so static/js/live.js does it for this one.
 TRY_AGAIN = 4013
+NO_SUCH_SOCKET = 4404

@@ -16,7 +16,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from . import layer_watch, presence
 from .access import find_membership
 from .broadcast import frame_message, group
-from .closecodes import NOT_A_MEMBER, TRY_AGAIN
+from .closecodes import NO_SUCH_SOCKET, NOT_A_MEMBER, TRY_AGAIN
 from .fragments import catch_up
 from .hub import hub
 from .outage import CHANNEL_LAYER
@@ -214,6 +214,17 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         await self.enter(group(self.workshop_id, audience))
         await self.send_all(await database_sync_to_async(catch_up)(
             self.workshop_id, None, audience))
+
+
+class NoSuchSocket(AsyncJsonWebsocketConsumer):
+    """A websocket at an address that is no board's (`/ws/w/abc/`): say so and close."""
+
+    async def connect(self) -> None:
+        await self.accept()
+        await self.send_json({"type": "error", "code": NO_SUCH_SOCKET,
+                              "message": "There is no board at this address: open the "
+                                         "board's page again from its link."})
+        await self.close(code=NO_SUCH_SOCKET)
 
 
 def is_layer_error(error: BaseException) -> bool:

@@ -92,7 +92,7 @@ def step_room(member: Membership, offset: int) -> Room:
 @transaction.atomic
 def control_timer(member: Membership, action: str) -> Room:
     if action not in TIMER_ACTIONS:
-        raise ValidationError(f"Unknown timer action “{action}”.")
+        raise ValidationError(f"The timer takes {', '.join(TIMER_ACTIONS)}.")
     room = _room(member)
     now = timezone.now()
     left = room.seconds_left(now)

@@ -8,14 +8,13 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseBadRequest,
     JsonResponse,
 )
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from workshop.views import board_view
+from workshop.views import board_view, refused
 
 from . import room, services, voting
 from .access import EDIT, FACILITATE, VIEW, Membership, find_membership, remember_participant
@@ -182,7 +181,7 @@ def vote_open(request: HttpRequest, member: Membership) -> HttpResponse:
     form = OpenVoteForm(request.POST)
     if not form.is_valid():
         first = next(iter(form.errors.values()))[0]
-        return HttpResponseBadRequest(first)
+        return refused(str(first))
     voting.open_vote(member, **form.cleaned_data)
     return HttpResponse(status=204)
 
@@ -201,11 +200,13 @@ def ballot(request: HttpRequest, member: Membership) -> HttpResponse:
     vote = None
     if request.method == "POST":
         member.require(EDIT)
-        recipe = int(request.POST.get("recipe", "0") or 0)
+        recipe = request.POST.get("recipe", "")
+        if not recipe.isdigit() or len(recipe) > 18:
+            return refused("Choose a recipe on this board to put your dot on.")
         if request.POST.get("action") == "remove":
-            vote = voting.retract_dot(member, recipe)
+            vote = voting.retract_dot(member, int(recipe))
         else:
-            vote = voting.cast_dot(member, recipe)
+            vote = voting.cast_dot(member, int(recipe))
     return render(request, "live/ballot.html",
                   {"workshop": member.workshop, "member": member, **my_ballot(member, vote)})
 
@@ -220,7 +221,7 @@ def live_fragment(request: HttpRequest, member: Membership) -> HttpResponse:
     caller's audience, exactly as a broadcast would be."""
     target = Target.parse(request.GET.get("t", ""))
     if target is None:
-        return HttpResponseBadRequest("There is no such part of the board.")
+        return refused("There is no such part of the board.")
     anonymous = room_for(member.workshop).anonymous_sections
     viewer = Viewer.for_audience(FACILITATORS if member.is_facilitator else ROOM, anonymous)
     return JsonResponse({"ops": fetched_op(member.workshop, target, viewer)})

@@ -16,6 +16,7 @@ from workshop.models import Recipe
 
 from .access import EDIT, FACILITATE, Membership
 from .models import Dot, Vote
+from .room import check_unlocked
 from .selectors import open_vote_of, tally
 
 
@@ -45,13 +46,21 @@ def _current(member: Membership) -> Vote:
     return vote
 
 
+def _ballot_box(member: Membership) -> Vote:
+    """The open vote, locked for this cast: a person's casts then run one after the
+    other, each reading the dots the one before saved (two tabs, or a double click,
+    racing for free slots would otherwise pick the same one and be refused)."""
+    check_unlocked(member, "vote")
+    return Vote.objects.select_for_update().get(pk=_current(member).pk)
+
+
 def cast_dot(member: Membership, recipe_id: int) -> Vote:
     """Put one of my dots on a recipe. Two tabs racing for the last dot: the database's
     constraints let one win and the other gets a clear error."""
     member.require(EDIT)
     try:
         with transaction.atomic():
-            vote = _current(member)
+            vote = _ballot_box(member)
             recipe = Recipe.objects.get(workshop=member.workshop, pk=recipe_id)
             mine = list(Dot.objects.filter(vote=vote, voter=member.person))
             used = {d.slot for d in mine}
@@ -72,7 +81,7 @@ def cast_dot(member: Membership, recipe_id: int) -> Vote:
 @transaction.atomic
 def retract_dot(member: Membership, recipe_id: int) -> Vote:
     member.require(EDIT)
-    vote = _current(member)
+    vote = _ballot_box(member)
     dot = (Dot.objects.filter(vote=vote, voter=member.person, recipe_id=recipe_id)
            .order_by("-item_slot").first())
     if dot is None:

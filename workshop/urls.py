@@ -7,14 +7,14 @@ board = [
     path("", views.board, name="board"),
     path("north-star/", views.north_star, name="north_star"),
     path("s/<slug:key>/add/", views.item_add, name="item_add"),
-    path("s/<slug:key>/<int:item_id>/", views.item_detail, name="item_detail"),
-    path("s/<slug:key>/<int:item_id>/edit/", views.item_edit, name="item_edit"),
-    path("s/<slug:key>/<int:item_id>/delete/", views.item_delete, name="item_delete"),
-    path("s/<slug:key>/<int:item_id>/move/", views.item_move, name="item_move"),
-    path("roadmap/<int:item_id>/", views.roadmap_card, name="roadmap_card"),
-    path("roadmap/<int:item_id>/override/", views.gate_override, name="gate_override"),
-    path("agenda/<int:phase_id>/", views.phase_edit, name="phase_edit"),
-    path("agenda/<int:phase_id>/move/", views.phase_move, name="phase_move"),
+    path("s/<slug:key>/<id:item_id>/", views.item_detail, name="item_detail"),
+    path("s/<slug:key>/<id:item_id>/edit/", views.item_edit, name="item_edit"),
+    path("s/<slug:key>/<id:item_id>/delete/", views.item_delete, name="item_delete"),
+    path("s/<slug:key>/<id:item_id>/move/", views.item_move, name="item_move"),
+    path("roadmap/<id:item_id>/", views.roadmap_card, name="roadmap_card"),
+    path("roadmap/<id:item_id>/override/", views.gate_override, name="gate_override"),
+    path("agenda/<id:phase_id>/", views.phase_edit, name="phase_edit"),
+    path("agenda/<id:phase_id>/move/", views.phase_move, name="phase_move"),
 ]
 
 urlpatterns = [
@@ -23,7 +23,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("w/new/", views.workshop_new, name="workshop_new"),
-    path("w/<int:pk>/", include(board)),
+    path("w/<id:pk>/", include(board)),
     path("", include("sessions.urls")),
     path("", include("exports.urls")),
 ]

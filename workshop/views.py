@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -41,9 +41,9 @@ def board_view(need: str) -> Callable:
             except ObjectDoesNotExist:
                 raise Http404("That item is not on this board (any more).") from None
             except ValidationError as error:
-                return HttpResponseBadRequest(" ".join(error.messages))
+                return refused(" ".join(error.messages))
             except Locked as error:
-                return HttpResponse(str(error), status=423)
+                return refused(str(error), 423)
 
         return wrapper
 
@@ -59,6 +59,12 @@ def saved(location: str = "") -> HttpResponse:
     response = HttpResponse(status=201)
     response["Location"] = location
     return response
+
+
+def refused(message: str, status: int = 400) -> HttpResponse:
+    """The answer to a write that was refused with a message for the page's alert area:
+    plain text, so that no user-entered text echoed in it is ever parsed as HTML."""
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
 
 
 def posted_version(request: HttpRequest) -> int:
@@ -175,7 +181,7 @@ def item_edit(request: HttpRequest, member: Membership, key: str,
 def item_move(request: HttpRequest, member: Membership, key: str,
               item_id: int) -> HttpResponse:
     if request.POST.get("direction") not in ("up", "down"):
-        return HttpResponseBadRequest("direction must be up or down")
+        return refused("direction must be up or down")
     offset = -1 if request.POST["direction"] == "up" else 1
     services.move_item(member, get_section(key), item_id, offset)
     return saved()
@@ -271,7 +277,7 @@ def gate_override(request: HttpRequest, member: Membership, item_id: int) -> Htt
     form = GateOverrideForm(request.POST)
     if not form.is_valid():
         # Said in the page's alert area; the reason typed so far stays in its box.
-        return HttpResponseBadRequest(str(form.errors["reason"][0]))
+        return refused(str(form.errors["reason"][0]))
     services.override_gate(member, item_id, form.cleaned_data["reason"])
     return saved()
 
@@ -285,7 +291,7 @@ def phase_edit(request: HttpRequest, member: Membership, phase_id: int) -> HttpR
     form = PhaseForm(request.POST, instance=phase)
     if not form.is_valid():
         # Said in the page's alert area; the agenda keeps what was typed.
-        return HttpResponseBadRequest(str(next(iter(form.errors.values()))[0]))
+        return refused(str(next(iter(form.errors.values()))[0]))
     services.update_phase(member, phase_id, form.cleaned_data["minutes"],
                           form.cleaned_data["skipped"])
     return saved()
@@ -296,6 +302,6 @@ def phase_edit(request: HttpRequest, member: Membership, phase_id: int) -> HttpR
 def phase_move(request: HttpRequest, member: Membership, phase_id: int) -> HttpResponse:
     offset = -1 if request.POST.get("direction") == "up" else 1
     if request.POST.get("direction") not in ("up", "down"):
-        return HttpResponseBadRequest("direction must be up or down")
+        return refused("direction must be up or down")
     services.move_phase(member, phase_id, offset)
     return saved()

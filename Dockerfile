@@ -31,4 +31,4 @@ RUN pip install --no-deps . \
 USER attune
 EXPOSE 8000
 # Configure with DATABASE_URL, REDIS_URL, SECRET_KEY and ALLOWED_HOSTS (see README).
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec daphne -b 0.0.0.0 -p 8000 --proxy-headers workshop.asgi:application"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && exec python -m workshop.serve -b 0.0.0.0 -p 8000 --proxy-headers workshop.asgi:application"]

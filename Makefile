@@ -28,7 +28,7 @@ run: $(VENV)/.installed
 	@echo "  Attune is running:  http://$(HOST):$(PORT)/"
 	@echo "  Log in as demo / demo; the demo workshop's join links are on its Sessions page."
 	@echo ""
-	$(BIN)/daphne -b $(HOST) -p $(PORT) workshop.asgi:application
+	$(BIN)/python -m workshop.serve -b $(HOST) -p $(PORT) workshop.asgi:application
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -219,7 +219,7 @@ def start_worker(stack: Stack, tmp_path: Path, port: int | None = None, *,
     port = port or free_port()
     log = tmp_path / f"daphne-{port}.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app],
+        [sys.executable, "-m", "workshop.serve", "-b", "127.0.0.1", "-p", str(port), app],
         cwd=ROOT, env=stack.env | (env or {}), stdout=log.open("w"),
         stderr=subprocess.STDOUT)
     worker = Worker(f"http://127.0.0.1:{port}", port, process, log)

@@ -19,6 +19,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from sessions.broadcast import BROADCASTER  # noqa: E402
 from sessions.routing import websocket_urlpatterns  # noqa: E402
+from workshop.bodylimit import BodyLimit  # noqa: E402
 
 # Everything loaded so far lives as long as the process: move it out of the garbage
 # collector's sight, so full collections stop pausing the event loop for ~100 ms
@@ -40,6 +41,6 @@ class BindBroadcaster:
 
 
 application = BindBroadcaster(ProtocolTypeRouter({
-    "http": django_asgi_app,
+    "http": BodyLimit(django_asgi_app),
     "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
 }))

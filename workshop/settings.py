@@ -223,6 +223,11 @@ WHITENOISE_USE_FINDERS = SERVE_STATIC_FROM_SOURCE
 # the test client starts it for every client (a third of the fast tests' time).
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 
+# The most a request body may carry (workshop/bodylimit.py); the JSON import takes its
+# own, larger limit (EXPORTS_IMPORT_MAX_MB). Set the proxy's limit to the larger one.
+REQUEST_BODY_MAX_KB = int(os.environ.get("REQUEST_BODY_MAX_KB", "1024"))
+EXPORTS_IMPORT_MAX_MB = int(os.environ.get("EXPORTS_IMPORT_MAX_MB", "5"))
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 30

@@ -100,12 +100,23 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         participant = services.join_session(token, **form.cleaned_data)
         if participant is None:
             raise Http404(BAD_LINK)
+        # A new key for the session that now opens a board: one fixed before (a shared
+        # computer, a planted cookie) does not.
+        request.session.cycle_key()
         remember_participant(request, participant)
-        return redirect(session.workshop)
-    return render(request, "sessions/join.html",
-                  {"form": form, "session": session, "role": role,
-                   "workshop": session.workshop},
-                  status=422 if form.errors else 200)
+        return private(redirect(session.workshop))
+    return private(render(request, "sessions/join.html",
+                          {"form": form, "session": session, "role": role,
+                           "workshop": session.workshop},
+                          status=422 if form.errors else 200))
+
+
+def private(response: HttpResponse) -> HttpResponse:
+    """A join page is a key to a board: not for search engines, and the link is not
+    passed on as a referrer to wherever the page leads."""
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 # Leading the room --------------------------------------------------------------

@@ -39,6 +39,12 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
 if not ALLOWED_HOSTS and TESTING:
     ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+if not DEBUG and "*" in ALLOWED_HOSTS:
+    # Channels checks a websocket's Origin against these hosts: with "*" any site a
+    # participant visits could open their board's socket with their session.
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS must name this server's hosts (e.g. attune.example.com), not '*', "
+        "when DEBUG is off.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -86,6 +92,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "workshop.context_processors.site",
             ],
         },
     },
@@ -189,7 +196,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Whether anyone may create a facilitator account (accounts/signup/). Off: accounts are
+# made by an administrator (`manage.py createsuperuser`, the admin).
+ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", True)
 if TESTING:
     # The suite signs people in hundreds of times; a slow hash buys nothing there.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -235,6 +246,14 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY") else None
 )
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("BEHIND_TLS_PROXY")
+# Behind TLS, browsers are told to come back only over HTTPS (HSTS) and plain HTTP is
+# redirected; both can be turned down for a first deployment (HSTS_SECONDS=0).
+SECURE_SSL_REDIRECT = env_bool("SSL_REDIRECT", env_bool("BEHIND_TLS_PROXY"))
+SECURE_HSTS_SECONDS = int(os.environ.get(
+    "HSTS_SECONDS", str(365 * 24 * 3600) if env_bool("BEHIND_TLS_PROXY") else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", SECURE_HSTS_SECONDS > 0)
+SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", SECURE_HSTS_SECONDS > 0)
+SECURE_REFERRER_POLICY = "same-origin"
 
 LOGGING = {
     "version": 1,

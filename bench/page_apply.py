@@ -77,7 +77,7 @@ def measure(size: int, edits: int) -> dict:
                 load = time.perf_counter() - started  # the page parsed, its scripts run
                 html_bytes = int(answer.header_value("content-length") or 0) or len(
                     page.content().encode())
-                page.wait_for_function("document.getElementById('connection')"
+                page.wait_for_function("() => document.getElementById('connection')"
                                        ".dataset.state === 'live'")
                 page.evaluate(PROBE)
                 editor = httpx.Client(base_url=worker.url, timeout=30)

@@ -112,10 +112,12 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def private(response: HttpResponse) -> HttpResponse:
-    """A join page is a key to a board: not for search engines, and the link is not
-    passed on as a referrer to wherever the page leads."""
+    """A join page is a key to a board: not for search engines, and its address goes to
+    no other site as a referrer. `same-origin`, not `no-referrer`: under no-referrer the
+    browser sends the join form with `Origin: null`, which the CSRF check (rightly)
+    refuses; same-origin sends the address only back to this server."""
     response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

@@ -73,13 +73,14 @@ def test_signup_can_be_closed(db, settings):
     assert b"/accounts/signup/" not in client.get("/accounts/login/").content
 
 
-def test_the_join_page_is_not_indexed_and_passes_no_referrer(live_session):
+def test_the_join_page_is_not_indexed_and_sends_its_address_to_no_other_site(
+        live_session):
     client = Client()
     for response in (client.get(f"/join/{live_session.join_token}/"),
                      client.post(f"/join/{live_session.join_token}/",
                                  {"display_name": "Pat", "function": "design"})):
         assert response["X-Robots-Tag"] == "noindex, nofollow"
-        assert response["Referrer-Policy"] == "no-referrer"
+        assert response["Referrer-Policy"] == "same-origin"
 
 
 def test_joining_rotates_the_session_key(live_session):

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "workshop.middleware.ReleaseConnectionsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -238,6 +239,24 @@ WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 # own, larger limit (EXPORTS_IMPORT_MAX_MB). Set the proxy's limit to the larger one.
 REQUEST_BODY_MAX_KB = int(os.environ.get("REQUEST_BODY_MAX_KB", "1024"))
 EXPORTS_IMPORT_MAX_MB = int(os.environ.get("EXPORTS_IMPORT_MAX_MB", "5"))
+
+# Every page may run and style only what this server sends as files: no inline script,
+# handler or style attribute (static/js/attune.js does the confirmations), nothing from
+# elsewhere; the board's socket is on this origin too.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,4 +1,4 @@
-// The little glue htmx does not cover: copy buttons and visible errors.
+// The little glue htmx does not cover: copy buttons, confirmations and visible errors.
 (function () {
   "use strict";
 
@@ -23,6 +23,13 @@
       .then(function () { button.textContent = "Copied"; })
       .catch(function () { document.execCommand("copy"); button.textContent = "Copied"; });
     window.setTimeout(function () { button.textContent = "Copy"; }, 2000);
+  });
+
+  // A form that needs a second thought says so in data-confirm (no inline handlers: the
+  // Content-Security-Policy runs no script but these files).
+  document.addEventListener("submit", function (event) {
+    const question = event.target.dataset && event.target.dataset.confirm;
+    if (question && !window.confirm(question)) event.preventDefault();
   });
 
   document.addEventListener("attune:error", function (event) {

@@ -32,6 +32,10 @@ expect.set_options(timeout=WAIT_MS)
 # went through "reconnecting" even when it lasted a few milliseconds.
 RECORD_STATES = """
 window.__states = [];
+// What the Content-Security-Policy blocked on this page (none, if the pages keep to it).
+document.addEventListener("securitypolicyviolation", function (event) {
+  console.error("CSP violation: " + event.violatedDirective + " " + event.blockedURI);
+});
 document.addEventListener("DOMContentLoaded", function () {
   const el = document.getElementById("connection");
   if (!el) return;
@@ -73,6 +77,8 @@ class Person:
     artifacts: Path
     # Every websocket frame this page received, as text.
     frames: list[str] = field(default_factory=list)
+    # What the Content-Security-Policy blocked, as the browser reported it.
+    blocked: list[str] = field(default_factory=list)
 
     @property
     def workshop(self) -> str:
@@ -179,6 +185,9 @@ class Crowd:
                 payload if isinstance(payload, str) else payload.decode()))
 
         page.on("websocket", listen)
+        context.on("console", lambda message: person.blocked.append(message.text)
+                   if "Content Security Policy" in message.text
+                   or message.text.startswith("CSP violation") else None)
         self.people.append(person)
         return person
 
@@ -319,6 +328,8 @@ def crowd(request, browser, server, facilitator_state) -> Iterator[Crowd]:
         yield people
     finally:
         people.close()
+    # Every browser test is also a test of the policy: the pages ran nothing it blocks.
+    assert not [(p.name, text) for p in people.people for text in p.blocked]
 
 
 # A TCP proxy -----------------------------------------------------------------------

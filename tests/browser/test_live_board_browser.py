@@ -99,7 +99,7 @@ def test_hidden_vote_reveals_totals_only_when_closed(crowd: Crowd, server):
 
     fran.page.locator("#phase-prioritize .phase-tools button.here").click()
     for person in everyone:
-        person.page.wait_for_function("window.attuneLive.room.phase === 'prioritize'")
+        person.page.wait_for_function("() => window.attuneLive.room.phase === 'prioritize'")
     form = fran.page.locator("#vote-panel form.vote-open")
     expect(form.locator("input[name=hidden]")).to_be_checked()
     form.locator("button.primary").click()
@@ -204,7 +204,7 @@ def test_timer_shows_the_same_seconds_on_every_page(crowd: Crowd):
     for person in everyone:
         expect(person.page.locator("#room-bar .timer-state")).to_have_text("running")
         person.page.wait_for_function(
-            "document.querySelector('[data-timer]').dataset.seconds !== undefined")
+            "() => document.querySelector('[data-timer]').dataset.seconds !== undefined")
     # Kickoff has 15 minutes; read every page at (nearly) the same moment.
     seconds = timer_seconds(everyone)
     assert max(seconds) - min(seconds) <= 1, seconds
@@ -252,7 +252,7 @@ def test_offline_participant_catches_up_when_back(crowd: Crowd, server):
         fran.page.locator(f"#{gone} button", has_text="Delete").click()
         expect(fran.page.locator(f"#{gone}")).to_have_count(0)
         fran.room_bar_button("Next phase").click()
-        fran.page.wait_for_function("window.attuneLive.room.phase === 'stakeholders'")
+        fran.page.wait_for_function("() => window.attuneLive.room.phase === 'stakeholders'")
         # Pat has seen none of it.
         assert pat.items("stakeholders") == []
         assert pat.items("parking_lot") == [[gone, "Is this still open?"]]
@@ -265,7 +265,7 @@ def test_offline_participant_catches_up_when_back(crowd: Crowd, server):
         pat.expect_state("live")
         pat.wait_for_items("stakeholders", expected_items(stakeholders, "stakeholders"))
         pat.wait_for_items("parking_lot", [[question, "Who owns consent?"]])
-        pat.page.wait_for_function("window.attuneLive.room.phase === 'stakeholders'")
+        pat.page.wait_for_function("() => window.attuneLive.room.phase === 'stakeholders'")
         wait_same_version([fran, dana, pat])
         for section in ("stakeholders", "parking_lot"):
             assert pat.items(section) == fran.items(section) == dana.items(section)
@@ -361,7 +361,7 @@ def test_half_typed_draft_survives_updates_phase_changes_and_locks(crowd: Crowd)
     draft_is_kept()
     # A phase change: Pat's view stays where he types, and he can go back to the room.
     fran.room_bar_button("Next phase").click()
-    pat.page.wait_for_function("window.attuneLive.room.phase === 'stakeholders'")
+    pat.page.wait_for_function("() => window.attuneLive.room.phase === 'stakeholders'")
     draft_is_kept()
     expect(pat.page.locator(".back-to-room")).to_be_visible()
     expect(pat.page.locator("#add-parking_lot")).to_be_in_viewport()

@@ -9,3 +9,4 @@ NOT_A_MEMBER = 4403
 # reconnect after application codes, so static/js/live.js does it for this one.
 TRY_AGAIN = 4013
 NO_SUCH_SOCKET = 4404
+TOO_MANY_SOCKETS = 4029

@@ -5,6 +5,7 @@ travel over HTTP. The frame protocol is in docs/architecture.md."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -12,11 +13,12 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
 from . import layer_watch, presence
 from .access import find_membership
 from .broadcast import frame_message, group
-from .closecodes import NO_SUCH_SOCKET, NOT_A_MEMBER, TRY_AGAIN
+from .closecodes import NO_SUCH_SOCKET, NOT_A_MEMBER, TOO_MANY_SOCKETS, TRY_AGAIN
 from .fragments import catch_up
 from .hub import hub
 from .outage import CHANNEL_LAYER
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 # JavaScript number.
 MAX_VERSION = 2**53 - 1
 ONLY = "This socket takes hello, resync and ping frames; changes are saved over HTTP."
+WHOLE_BOARD = object()  # a catch-up from nothing: the whole board
 
 
 def valid_version(value: Any) -> bool:
@@ -38,6 +41,13 @@ def valid_version(value: Any) -> bool:
 class BoardConsumer(AsyncJsonWebsocketConsumer):
     room: str | None = None  # its audience's group, joined through the hub
     presence_recorded = False
+    last_ping = float("-inf")
+    ping_warned = False
+    # At most one catch-up in flight per socket; requests meanwhile are folded into one
+    # more, from the oldest version any of them asked for.
+    catching_up: asyncio.Task | None = None
+    wanted: Any = None
+    caught_up_at = float("-inf")
 
     async def __call__(self, scope, receive, send) -> None:
         """Run the socket; if the channel layer fails under it (Redis went away), close
@@ -79,6 +89,14 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         CHANNEL_LAYER.succeeded()
         layer_watch.watch(self.channel_layer, self)
         text = await database_sync_to_async(presence.arrive)(member, self.channel_name)
+        if text is None:
+            await self.leave()
+            await self.send_json({
+                "type": "error", "code": TOO_MANY_SOCKETS,
+                "message": "This board is open in too many of your tabs or devices. Close "
+                           "one of them, then reload this page."})
+            await self.close(code=TOO_MANY_SOCKETS)
+            return
         self.presence_recorded = True
         await self.tell_room(text)
 
@@ -108,6 +126,8 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         """Presence first: it lives in the database, so the room's list is right even
         while the channel layer is down; then the groups, as far as the layer lets us."""
         layer_watch.forget(self)
+        if self.catching_up is not None and self.catching_up is not asyncio.current_task():
+            self.catching_up.cancel()
         if self.presence_recorded:
             self.presence_recorded = False
             text = await database_sync_to_async(presence.leave)(self.workshop_id,
@@ -150,12 +170,50 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
                 # changed while it was away): the events it missed do not redraw what
                 # the other audience sees differently, so it gets the whole board.
                 since = None
-            await self.send_all(await database_sync_to_async(catch_up)(
-                self.workshop_id, since, self.audience))
+            self.catch_up_from(since)
         elif kind == "ping":
+            # Each ping refreshes presence in the database and re-joins the groups: a
+            # socket's pings closer together than a page sends them get no answer.
+            now, gap = asyncio.get_running_loop().time(), settings.SOCKET_PING_GAP
+            if now - self.last_ping < gap:
+                if not self.ping_warned:
+                    self.ping_warned = True
+                    await self.error("too_many_pings", "This socket answers one ping "
+                                     f"every {gap:g} s; the page pings every 15 s.")
+                return
+            self.last_ping, self.ping_warned = now, False
             await self.heartbeat()
         else:
             await self.error("unknown_type", ONLY)
+
+    def catch_up_from(self, since: int | None) -> None:
+        """Send the page what it missed since `since` (None: the whole board): now if no
+        catch-up is on its way or just sent, else folded into the one that follows, so
+        that a page (or a script) asking 200 times gets a few answers, not 200 boards."""
+        asked = WHOLE_BOARD if since is None else since
+        if self.wanted is None:
+            self.wanted = asked
+        elif self.wanted is not WHOLE_BOARD:
+            self.wanted = asked if asked is WHOLE_BOARD else min(self.wanted, asked)
+        if self.catching_up is None or self.catching_up.done():
+            self.catching_up = asyncio.ensure_future(self._catch_up())
+
+    async def _catch_up(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self.wanted is not None:
+            wait = self.caught_up_at + settings.SOCKET_CATCH_UP_GAP - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)  # requests arriving meanwhile fold into this one
+            self.caught_up_at = loop.time()
+            asked, self.wanted = self.wanted, None
+            since = None if asked is WHOLE_BOARD else asked
+            try:
+                texts = await database_sync_to_async(catch_up)(self.workshop_id, since,
+                                                               self.audience)
+                await self.send_all(texts)
+            except Exception:  # noqa: BLE001 - the page asks again after its next pong
+                log.exception("Catch-up of board %s failed", self.workshop_id)
+                return
 
     async def send_all(self, texts: list[str]) -> None:
         for text in texts:

@@ -8,6 +8,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -57,9 +58,14 @@ def sweep(workshop_id: int) -> int:
     return Presence.objects.filter(workshop_id=workshop_id, seen_at__lt=stale).delete()[0]
 
 
-def arrive(member: Membership, channel_name: str) -> str:
-    """Record an open socket; returns the room's new presence frame."""
+def arrive(member: Membership, channel_name: str) -> str | None:
+    """Record an open socket; returns the room's new presence frame, or None when the
+    person already has as many sockets open on this board as one may
+    (MAX_SOCKETS_PER_PERSON: the rows are in the database, so every worker counts)."""
     sweep(member.workshop.pk)
+    open_sockets = Presence.objects.filter(workshop=member.workshop, person=member.person)
+    if open_sockets.count() >= settings.MAX_SOCKETS_PER_PERSON:
+        return None
     participant = member.participant
     Presence.objects.update_or_create(channel_name=channel_name, defaults={
         "workshop": member.workshop, "person": member.person, "name": member.name,

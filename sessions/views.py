@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from workshop import limits
 from workshop.views import board_view, refused
 
 from . import room, services, voting
@@ -88,7 +89,19 @@ def participant_remove(request: HttpRequest, member: Membership,
 
 @require_http_methods(["GET", "POST"])
 def join(request: HttpRequest, token: str) -> HttpResponse:
-    found = services.session_for_token(token)
+    address = limits.client_address(request)
+    try:
+        if request.method == "POST":
+            limits.JOINS.hit(address)
+            limits.JOINS_PER_LINK.hit(token[:64])
+        # Past the wrong links' allowance, no link opens from this address for a while,
+        # a right one neither: guessing learns nothing, and slowly.
+        limits.BAD_LINKS.check(address)
+        found = services.session_for_token(token)
+        if found is None:
+            limits.BAD_LINKS.hit(address)
+    except limits.Limited as error:
+        return private(limits.too_many(error))
     if found is None:
         raise Http404(BAD_LINK)
     session, role = found

@@ -51,7 +51,11 @@ def _ballot_box(member: Membership) -> Vote:
     other, each reading the dots the one before saved (two tabs, or a double click,
     racing for free slots would otherwise pick the same one and be refused)."""
     check_unlocked(member, "vote")
-    return Vote.objects.select_for_update().get(pk=_current(member).pk)
+    vote = (Vote.objects.select_for_update()
+            .filter(workshop_id=member.workshop.pk, closed_at__isnull=True).first())
+    if vote is None:
+        raise ValidationError("No vote is open right now.")
+    return vote
 
 
 def cast_dot(member: Membership, recipe_id: int) -> Vote:

@@ -62,7 +62,11 @@ class Page:
     client: Client
     model: PageModel
     socket: Socket | None = None
-    awaiting_syncs: int = 0  # hello, resync and regroup answers still to come
+    # Hello, resync and regroup answers still to come: the server folds the requests
+    # that come while it is answering one into a single next answer, so a sync answers
+    # every request before it (and a later one may still come).
+    awaiting_syncs: int = 0
+    asked: bool = False  # sent a hello or resync (or was regrouped) on this socket
     awaiting_pongs: int = 0
     seen: int = 0  # the highest version this socket has received whole (dropped or not)
     drop: int = 0  # event frames to lose before the page gets them
@@ -102,11 +106,13 @@ class LiveRoom:
         socket, page.socket = page.socket, None
         await socket.comm.disconnect()
         page.awaiting_syncs = page.awaiting_pongs = page.drop = 0
+        page.asked = False
         page.log.append("disconnected")
 
     async def send(self, page: Page, message: dict) -> None:
         if message["type"] in ("hello", "resync"):
             page.awaiting_syncs += 1
+            page.asked = True
         elif message["type"] == "ping":
             page.awaiting_pongs += 1
         page.log.append(f"sent {message}")
@@ -202,9 +208,8 @@ class LiveRoom:
             page.seen = max(page.seen, version)
         if kind == "sync" and last_part:
             self.synced = True  # a page caught up: worth comparing even at the same version
-            page.awaiting_syncs -= 1
-            assert page.awaiting_syncs >= 0, (
-                f"{page.name} got a sync it did not ask for: {page.log[-6:]}")
+            assert page.asked, f"{page.name} got a sync it did not ask for: {page.log[-6:]}"
+            page.awaiting_syncs = 0
             page.resync_pending = False
             page.dropped = 0  # it has caught up with what it lost
             page.seen = max(page.seen, version)

@@ -525,6 +525,7 @@ class LiveBoard(LiveRoom, RuleBasedStateMachine):
         self.bump("sessions", self.name_of(by))
         if self.pages[PROMOTABLE].socket is not None:
             self.pages[PROMOTABLE].awaiting_syncs += 1
+            self.pages[PROMOTABLE].asked = True
 
     @rule(by=st.sampled_from(["fran", PROMOTABLE]),
           then=st.none() | st.tuples(PICK, st.sampled_from(PEOPLE)), offline=st.booleans())

@@ -100,6 +100,9 @@ class BoardItem(models.Model):
     version = models.PositiveIntegerField(default=1)
     position = models.PositiveIntegerField(default=0)
     author_name = models.CharField(max_length=SHORT, blank=True)
+    # Who added it (Membership.person: "p<participant>" or "u<user>"), for the limit on
+    # how many items one person may add; blank for imported items.
+    author = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

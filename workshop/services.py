@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import ManyToManyField, Max, Subquery, Value
@@ -84,11 +85,26 @@ def _check_version(item: BoardItem, base_version: int | None) -> None:
         raise ConflictError(item)
 
 
+def check_allowance(member: Membership, section: Section) -> None:
+    """A participant adds at most MAX_ITEMS_PER_PERSON items to a list: a board is for
+    the room, and one script or stuck key must not bury it. Facilitators are trusted."""
+    if member.is_facilitator:
+        return
+    most = settings.MAX_ITEMS_PER_PERSON
+    added = section.model.objects.filter(workshop_id=member.workshop.pk,
+                                         author=member.person).count()
+    if added >= most:
+        raise ValidationError(
+            f"You have added {added} items to {section.title}, the most one person may. "
+            f"Edit one of yours, or ask the facilitator to add what is left.")
+
+
 @transaction.atomic
 def add_item(member: Membership, section: Section, data: dict[str, Any]) -> BoardItem:
     member.require(EDIT)
     check_unlocked(member, section.key)
     workshop_id = member.workshop.pk
+    check_allowance(member, section)
     # Last in its list, computed by the INSERT itself (one query, not a read first).
     top = (section.model.objects.filter(workshop_id=workshop_id).order_by()
            .values("workshop_id").annotate(top=Max("position")).values("top")[:1])
@@ -96,6 +112,7 @@ def add_item(member: Membership, section: Section, data: dict[str, Any]) -> Boar
         workshop_id=workshop_id,
         position=Coalesce(Subquery(top), Value(0)) + 1,
         author_name=member.name,
+        author=member.person,
     )
     _apply(item, data)
     del item.position  # the expression, not the value: read again if anything asks

@@ -7,6 +7,7 @@ channels-redis, so several workers can serve the same boards.
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -57,6 +58,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "axes",
     "django_htmx",
     "template_partials",
     "workshop",
@@ -76,6 +78,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "workshop.middleware.DatabaseDroppedMiddleware",
+    "axes.middleware.AxesMiddleware",
     "workshop.middleware.SyncChainMiddleware",
 ]
 
@@ -188,6 +191,14 @@ CACHES = {
         "OPTIONS": {"MAX_ENTRIES": 200},
     },
 }
+# Rate limits' counters (workshop/limits.py): shared by every worker through Redis.
+CACHES["limits"] = (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+     "KEY_PREFIX": os.environ.get("CHANNEL_PREFIX", "attune") + "-limits",
+     # A counter is one tiny command: a Redis that hangs must not hold the write up.
+     "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}
+    if REDIS_URL else
+    {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "limits"})
 if TESTING:
     # A test's board may reuse an earlier test's id and version: kept per test only.
     CACHES["pdf"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
@@ -199,6 +210,49 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+
+def env_rate(name: str, default: str) -> tuple[int, int]:
+    """"N/S": at most N in any S seconds (workshop/limits.py)."""
+    count, seconds = os.environ.get(name, default).split("/")
+    return int(count), int(seconds)
+
+
+RATE_LIMITS = {
+    "writes": env_rate("LIMIT_WRITES", "30/3"),  # per person: bursts of 30, 10/s sustained
+    "joins": env_rate("LIMIT_JOINS", "100/60"),  # join forms sent per client address
+    "joins_per_link": env_rate("LIMIT_JOINS_PER_LINK", "300/60"),  # per join link
+    "bad_links": env_rate("LIMIT_BAD_LINKS", "20/300"),  # unknown links per address
+}
+if TESTING:
+    # The suite writes far faster than people; the tests of each limit set their own.
+    RATE_LIMITS = {name: (1_000_000, seconds) for name, (_, seconds) in RATE_LIMITS.items()}
+# What one socket may ask (sessions/consumers.py): pings closer together than this get
+# no answer (a page pings every 15 s); catch-ups start at least this far apart, what is
+# asked meanwhile folded into the next one.
+SOCKET_PING_GAP = float(os.environ.get("SOCKET_PING_GAP", "5"))
+SOCKET_CATCH_UP_GAP = float(os.environ.get("SOCKET_CATCH_UP_GAP", "0.5"))
+if TESTING:
+    SOCKET_PING_GAP = 0.0  # the live state machine pings at will; its test sets its own
+# Items one participant may add to one list (facilitators are not limited).
+MAX_ITEMS_PER_PERSON = int(os.environ.get("MAX_ITEMS_PER_PERSON", "100"))
+# Sockets one person may have open on one board (tabs and devices).
+MAX_SOCKETS_PER_PERSON = int(os.environ.get("MAX_SOCKETS_PER_PERSON", "8"))
+
+# Logins: django-axes. Five wrong passwords for one username from one address lock that
+# pair out for 15 minutes (not the username alone: a stranger could then lock a
+# facilitator out of their own workshop).
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "workshop.views.login_locked_out"
+# The address daphne gives the request (from the proxy's X-Forwarded-For only with
+# --proxy-headers); a client's own headers are not trusted.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend",
+                           "django.contrib.auth.backends.ModelBackend"]
+
 # Whether anyone may create a facilitator account (accounts/signup/). Off: accounts are
 # made by an administrator (`manage.py createsuperuser`, the admin).
 ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", True)

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -22,7 +23,7 @@ from sessions.access import EDIT, FACILITATE, VIEW, Membership, get_membership
 from sessions.room import Locked
 from sessions.selectors import vote_context
 
-from . import services
+from . import limits, services
 from .forms import GateOverrideForm, NorthStarForm, PhaseForm, RoadmapForm, SignupForm, WorkshopForm
 from .models import AgendaPhase, Recipe, Workshop
 from .sections import get_section
@@ -38,7 +39,11 @@ def board_view(need: str) -> Callable:
         def wrapper(request: HttpRequest, pk: int, *args, **kwargs) -> HttpResponse:
             member = get_membership(request, pk, need)
             try:
+                if request.method == "POST":
+                    limits.WRITES.hit(f"{pk}:{member.person}")
                 return view(request, member, *args, **kwargs)
+            except limits.Limited as error:
+                return limits.too_many(error)
             except ObjectDoesNotExist:
                 raise Http404("That item is not on this board (any more).") from None
             except ValidationError as error:
@@ -81,13 +86,25 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html", {"workshops": workshops, "form": WorkshopForm()})
 
 
+def login_locked_out(request: HttpRequest, original_response: Any = None,
+                     credentials: Any = None) -> HttpResponse:
+    """django-axes' answer once a username has had too many wrong passwords from this
+    address: the sign-in page again, saying when to try again (429, Retry-After)."""
+    seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    response = render(request, "registration/login.html",
+                      {"form": AuthenticationForm(request), "locked_out": seconds // 60},
+                      status=429)
+    response["Retry-After"] = str(seconds)
+    return response
+
+
 def signup(request: HttpRequest) -> HttpResponse:
     if not settings.ALLOW_SIGNUP:
         return render(request, "registration/signup_closed.html", status=403)
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("home")
     return render(request, "registration/signup.html", {"form": form},
                   status=422 if form.errors else 200)

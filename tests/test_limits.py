@@ -1,0 +1,203 @@
+"""Limits on everything a person or a client can repeat, tested by behaviour with small
+allowances set in the test: each answers 429 with Retry-After and a message (or an
+error frame) and saves nothing; other people are not held back."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from channels.db import database_sync_to_async as db
+from django.test import Client
+from live_helpers import Socket
+from samples import SAMPLES, prefixed
+from servers import make_stack, seed_workshop, service_up, start_worker
+
+from sessions.closecodes import TOO_MANY_SOCKETS
+from workshop.models import ParkingLotItem, Workshop
+
+
+def add_question(client: Client, workshop, text: str = "Who owns consent?"):
+    return client.post(f"/w/{workshop.pk}/s/parking_lot/add/",
+                       prefixed(SAMPLES["parking_lot"] | {"question": text},
+                                "add-parking_lot"))
+
+
+def join(token: str, name: str, address: str = "10.0.0.1") -> tuple[Client, object]:
+    client = Client(REMOTE_ADDR=address)
+    answer = client.post(f"/join/{token}/", {"display_name": name, "function": "data"})
+    return client, answer
+
+
+def assert_limited(response, *words: str) -> None:
+    assert response.status_code == 429, response.content[:300]
+    assert int(response["Retry-After"]) >= 1
+    text = response.content.decode()
+    assert response["Content-Type"].startswith("text/plain") or "<html" in text
+    for word in words:
+        assert word in text
+
+
+# Logins (django-axes) --------------------------------------------------------------
+
+def test_wrong_passwords_lock_the_account_for_that_address_only(facilitator, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    attacker = Client(REMOTE_ADDR="203.0.113.9")
+    for _ in range(3):
+        wrong = attacker.post("/accounts/login/", {"username": "fran", "password": "nope"})
+        assert wrong.status_code in (200, 429)
+    right = attacker.post("/accounts/login/", {"username": "fran", "password": "pw-for-tests-only"})
+    assert_limited(right, "Too many wrong passwords", "minutes")
+    assert "_auth_user_id" not in attacker.session
+    # Fran, from her own network, still signs in.
+    fran = Client(REMOTE_ADDR="198.51.100.7")
+    signed_in = fran.post("/accounts/login/", {"username": "fran", "password": "pw-for-tests-only"})
+    assert signed_in.status_code == 302
+
+
+# Writes per person -----------------------------------------------------------------
+
+def test_a_person_saving_too_fast_is_told_to_wait_and_nothing_is_saved(
+        participant_client, facilitator_client, workshop, settings):
+    settings.RATE_LIMITS = settings.RATE_LIMITS | {"writes": (3, 60)}
+    for n in range(3):
+        assert add_question(participant_client, workshop, f"Question {n}").status_code == 201
+    refused = add_question(participant_client, workshop, "One too many")
+    assert_limited(refused, "saving faster than the board takes changes", "your text")
+    assert not ParkingLotItem.objects.filter(question="One too many").exists()
+    # Someone else's writes are not held back by Pat's.
+    assert add_question(facilitator_client, workshop, "Fran's").status_code == 201
+
+
+def test_items_per_person_per_list_are_capped_for_participants(
+        participant_client, facilitator_client, workshop, settings):
+    settings.MAX_ITEMS_PER_PERSON = 2
+    for n in range(2):
+        assert add_question(participant_client, workshop, f"Mine {n}").status_code == 201
+    refused = add_question(participant_client, workshop, "Mine 3")
+    assert refused.status_code == 400
+    assert "the most one person may" in refused.content.decode()
+    assert ParkingLotItem.objects.filter(workshop=workshop).count() == 2
+    # Another list is another allowance; facilitators are not capped.
+    decision = participant_client.post(
+        f"/w/{workshop.pk}/s/decisions/add/",
+        prefixed(SAMPLES["decisions"], "add-decisions"))
+    assert decision.status_code == 201
+    for n in range(3):
+        assert add_question(facilitator_client, workshop, f"Fran {n}").status_code == 201
+
+
+# Joining ---------------------------------------------------------------------------
+
+def test_join_forms_per_address_are_limited(live_session, settings):
+    settings.RATE_LIMITS = settings.RATE_LIMITS | {"joins": (2, 60)}
+    for name in ("Ann", "Bo"):
+        assert join(live_session.join_token, name)[1].status_code == 302
+    assert_limited(join(live_session.join_token, "Cy")[1], "Wait", "Join again")
+    assert join(live_session.join_token, "Cy", address="10.0.0.2")[1].status_code == 302
+
+
+def test_join_forms_per_link_are_limited(live_session, settings):
+    settings.RATE_LIMITS = settings.RATE_LIMITS | {"joins_per_link": (2, 60)}
+    for n, name in enumerate(("Ann", "Bo")):
+        assert join(live_session.join_token, name, f"10.0.1.{n}")[1].status_code == 302
+    assert_limited(join(live_session.join_token, "Cy", "10.0.1.9")[1], "this link")
+
+
+def test_guessing_join_links_stops_every_link_from_that_address(live_session, settings):
+    settings.RATE_LIMITS = settings.RATE_LIMITS | {"bad_links": (3, 60)}
+    guesser = Client(REMOTE_ADDR="10.9.9.9")
+    for n in range(3):
+        assert guesser.get(f"/join/guess-{n}/").status_code == 404
+    assert_limited(guesser.get("/join/guess-4/"), "wrong join links")
+    # Past the allowance a right link does not open either: guessing learns nothing.
+    assert_limited(guesser.get(f"/join/{live_session.join_token}/"))
+    assert Client(REMOTE_ADDR="10.9.9.10").get(
+        f"/join/{live_session.join_token}/").status_code == 200
+
+
+# The socket --------------------------------------------------------------------------
+
+@pytest.mark.django_db(transaction=True)
+async def test_sockets_per_person_are_limited(participant_client, workshop, settings):
+    settings.MAX_SOCKETS_PER_PERSON = 2
+    tabs = [Socket(participant_client, workshop.pk) for _ in range(3)]
+    for tab in tabs[:2]:
+        await tab.open(version=None)
+        await tab.next(lambda f: f["type"] == "presence")
+    await tabs[2].open(version=None)
+    error = await tabs[2].next(lambda f: f["type"] == "error")
+    assert error["code"] == TOO_MANY_SOCKETS and "too many of your tabs" in error["message"]
+    assert await tabs[2].closed() == TOO_MANY_SOCKETS
+    for tab in tabs[:2]:
+        await tab.close()
+    again = Socket(participant_client, workshop.pk)  # a closed tab frees its place
+    assert (await again.open())["type"] == "sync"
+    await again.close()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_flood_of_resyncs_gets_one_or_two_whole_boards(participant_client, workshop):
+    socket = Socket(participant_client, workshop.pk)
+    await socket.open(version=None)
+    for _ in range(50):
+        await socket.send({"type": "resync", "version": None})
+    await socket.send({"type": "ping"})
+    await socket.next(lambda f: f["type"] == "pong")
+    while not await socket.quiet(0.5):
+        await socket.next()
+    syncs = [f for f in socket.frames if f["type"] == "sync" and f["part"] == 1]
+    assert 1 <= len(syncs) <= 3, len(syncs)
+    version = await db(lambda: Workshop.objects.get(pk=workshop.pk).version)()
+    assert syncs[-1]["version"] == version
+    await socket.close()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_pings_faster_than_the_page_sends_them_get_no_answer(participant_client,
+                                                                   workshop, settings):
+    settings.SOCKET_PING_GAP = 5.0
+    socket = Socket(participant_client, workshop.pk)
+    await socket.open()
+    for _ in range(20):
+        await socket.send({"type": "ping"})
+    await socket.next(lambda f: f["type"] == "pong")
+    while not await socket.quiet(0.5):
+        await socket.next()
+    assert [f["type"] for f in socket.frames].count("pong") == 1
+    warnings = [f for f in socket.frames if f.get("reason") == "too_many_pings"]
+    assert len(warnings) == 1 and "15 s" in warnings[0]["message"]
+    await socket.close()
+
+
+# Across workers ----------------------------------------------------------------------
+
+@pytest.mark.own_servers
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_the_write_limit_holds_across_workers(tmp_path):
+    """Two workers on PostgreSQL and Redis: a person's writes count together, whichever
+    worker takes them (the counters are in Redis)."""
+    if not (service_up(5432) and service_up(6379)):
+        pytest.fail("needs the local PostgreSQL (5432) and Redis (6379) servers")
+    stack = make_stack(tmp_path, postgres=True, redis=True)
+    try:
+        stack.env["LIMIT_WRITES"] = "4/120"
+        board = seed_workshop(stack)
+        a, b = start_worker(stack, tmp_path), start_worker(stack, tmp_path)
+        http = httpx.Client(timeout=10)
+        page = http.get(f"{a.url}/join/{board['join']}/")
+        assert page.status_code == 200
+        joined = http.post(f"{a.url}/join/{board['join']}/", data={
+            "display_name": "Pat", "function": "product",
+            "csrfmiddlewaretoken": http.cookies["csrftoken"]})
+        assert joined.status_code == 302
+        statuses = []
+        for n, worker in enumerate([a, b, a, b, a, b]):
+            answer = http.post(
+                f"{worker.url}/w/{board['workshop']}/s/parking_lot/add/",
+                data={"add-parking_lot-question": f"Question {n}"},
+                headers={"X-CSRFToken": http.cookies["csrftoken"], "HX-Request": "true"})
+            statuses.append(answer.status_code)
+        assert statuses == [201, 201, 201, 201, 429, 429]
+    finally:
+        stack.close()

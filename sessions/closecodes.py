@@ -3,6 +3,7 @@ these, and the page tells the person why."""
 
 REMOVED = 4001
 LINK_ROTATED = 4002
+LEFT = 4003
 NOT_A_MEMBER = 4403
 # The channel layer is down for a moment: come back soon. Daphne (autobahn) can send only
 # 1000 or 3000-4999, so not 1013 "try again later"; the htmx ws extension does not

@@ -32,6 +32,8 @@ class WorkshopSession(models.Model):
     observer_token = models.CharField(max_length=64, unique=True, default=new_token)
     started_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # After this, the session's links let nobody new in (people already in stay in).
+    links_expire_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["workshop", "-number"]
@@ -70,7 +72,11 @@ class Participant(models.Model):
     is_cofacilitator = models.BooleanField(default=False)
     joined_with = models.CharField(max_length=64)
     joined_at = models.DateTimeField(auto_now_add=True)
+    # Removed by a facilitator: a ban. This person's browser cannot join again by the
+    # link until a facilitator lets them back in.
     removed_at = models.DateTimeField(null=True, blank=True)
+    # Left of their own accord: joining again from the same browser brings them back.
+    left_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["joined_at", "pk"]
@@ -82,6 +88,7 @@ class Participant(models.Model):
     def is_active(self) -> bool:
         return (
             self.removed_at is None
+            and self.left_at is None
             and self.joined_with == self.session.token_for(self.role)
         )
 

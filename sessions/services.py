@@ -1,7 +1,11 @@
-"""Running sessions: starting them, joining, rotating links, removing people."""
+"""Running sessions: starting them, joining, rotating links and setting when they
+expire, removing people and letting them back in, leaving."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
@@ -10,7 +14,7 @@ from workshop.event_kinds import Kind
 from workshop.events import record_event
 
 from .access import FACILITATE, Membership
-from .closecodes import LINK_ROTATED, REMOVED
+from .closecodes import LEFT, LINK_ROTATED, REMOVED
 from .models import Participant, Role, WorkshopSession
 from .tokens import new_token
 
@@ -73,6 +77,53 @@ def remove_participant(member: Membership, participant_id: int) -> Participant:
     return participant
 
 
+@transaction.atomic
+def restore_participant(member: Membership, participant_id: int) -> Participant:
+    """Lift a removal: the person may join again by the session's link."""
+    member.require(FACILITATE)
+    participant = Participant.objects.select_for_update().get(
+        pk=participant_id, session__workshop=member.workshop)
+    if participant.removed_at is not None:
+        participant.removed_at = None
+        participant.save(update_fields=["removed_at"])
+        record_event(member.workshop.pk, Kind.PARTICIPANT_RESTORED, "sessions",
+                     participant.pk, member.name)
+    return participant
+
+
+@transaction.atomic
+def leave(member: Membership) -> Participant:
+    """A person who joined by a link leaves; joining again from the same browser brings
+    the same participant back."""
+    participant = member.participant
+    if participant is None:
+        raise ValidationError("Facilitators do not leave their own workshop.")
+    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    if participant.left_at is None:
+        participant.left_at = timezone.now()
+        participant.save(update_fields=["left_at"])
+        record_event(member.workshop.pk, Kind.PARTICIPANT_LEFT, "sessions", participant.pk,
+                     participant.display_name)
+        _kick_after_commit(member.workshop.pk, [member.person], LEFT,
+                           "You left this workshop. Open its link again to come back.")
+    return participant
+
+
+@transaction.atomic
+def set_links_expiry(member: Membership, session_id: int,
+                     hours: int | None) -> WorkshopSession:
+    """The session's links let nobody new in after `hours` from now (None: never)."""
+    member.require(FACILITATE)
+    if hours is not None and not 1 <= hours <= 24 * 30:
+        raise ValidationError("Links can expire after 1 hour to 30 days, or never.")
+    session = member.workshop.sessions.select_for_update().get(pk=session_id)
+    session.links_expire_at = (None if hours is None
+                               else timezone.now() + timedelta(hours=hours))
+    session.save(update_fields=["links_expire_at"])
+    record_event(member.workshop.pk, Kind.LINKS_EXPIRY, "sessions", session.pk, member.name)
+    return session
+
+
 def _kick_after_commit(workshop_id: int, persons: list[str], code: int, reason: str) -> None:
     from .broadcast import kick
 
@@ -82,10 +133,12 @@ def _kick_after_commit(workshop_id: int, persons: list[str], code: int, reason: 
 def session_for_token(token: str) -> tuple[WorkshopSession, str] | None:
     """The open session a join or observer link opens, and the role it gives.
 
-    An ended session's links let nobody new in; people already in stay in."""
+    An ended session's links, and expired ones, let nobody new in; people already in
+    stay in."""
     session = (
         WorkshopSession.objects.filter(Q(join_token=token) | Q(observer_token=token),
                                        ended_at__isnull=True)
+        .filter(Q(links_expire_at__isnull=True) | Q(links_expire_at__gt=timezone.now()))
         .select_related("workshop")
         .first()
     )
@@ -95,17 +148,45 @@ def session_for_token(token: str) -> tuple[WorkshopSession, str] | None:
     return session, role
 
 
+class Banned(Exception):
+    """The facilitator removed this person; they stay out until let back in."""
+
+
 @transaction.atomic
-def join_session(token: str, display_name: str, function: str) -> Participant | None:
-    """Let a person in by a link. None when the link is wrong or rotated away."""
+def join_session(token: str, display_name: str, function: str,
+                 returning: int | None = None) -> Participant | None:
+    """Let a person in by a link. None when the link is wrong or rotated away.
+
+    `returning` is the participant this browser joined the workshop as before, if any:
+    joining again (a second tab, after leaving, by a new link) brings that participant
+    back rather than making a second one; a removed one raises Banned."""
     found = session_for_token(token)
     if found is None:
         return None
     session, role = found
+    if returning is not None:
+        again = (Participant.objects.select_for_update()
+                 .filter(pk=returning, session__workshop_id=session.workshop_id).first())
+        if again is not None:
+            return _rejoin(again, session, role, token)
     participant = Participant.objects.create(
         session=session, display_name=display_name, function=function, role=role,
         joined_with=token,
     )
     record_event(session.workshop_id, Kind.PARTICIPANT_JOINED, "sessions", participant.pk,
                  display_name)
+    return participant
+
+
+def _rejoin(participant: Participant, session: WorkshopSession, role: str,
+            token: str) -> Participant:
+    if participant.removed_at is not None:
+        raise Banned
+    if participant.is_active and participant.joined_with == token:
+        return participant  # already in: the second tab, the double click
+    participant.left_at = None
+    participant.session, participant.role, participant.joined_with = session, role, token
+    participant.save(update_fields=["left_at", "session", "role", "joined_with"])
+    record_event(session.workshop_id, Kind.PARTICIPANT_JOINED, "sessions", participant.pk,
+                 participant.display_name)
     return participant

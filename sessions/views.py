@@ -12,16 +12,25 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.timezone import localtime
 from django.views.decorators.http import require_http_methods, require_POST
 
 from workshop import limits
 from workshop.views import board_view, refused
 
 from . import room, services, voting
-from .access import EDIT, FACILITATE, VIEW, Membership, find_membership, remember_participant
+from .access import (
+    EDIT,
+    FACILITATE,
+    SESSION_KEY,
+    VIEW,
+    Membership,
+    find_membership,
+    remember_participant,
+)
 from .forms import JoinForm, SessionForm
 from .fragments import Target, fetched_op
-from .models import Role
+from .models import Participant, Role
 from .selectors import ballot as my_ballot
 from .selectors import room_for
 from .viewer import FACILITATORS, ROOM, Viewer
@@ -80,6 +89,37 @@ def link_rotate(request: HttpRequest, member: Membership, session_id: int,
 
 @require_POST
 @board_view(FACILITATE)
+def participant_restore(request: HttpRequest, member: Membership,
+                        participant_id: int) -> HttpResponse:
+    participant = services.restore_participant(member, participant_id)
+    messages.success(request, f"{participant.display_name} may join again by the session's "
+                              "link.")
+    return redirect("sessions", member.workshop.pk)
+
+
+@require_POST
+@board_view(FACILITATE)
+def links_expiry(request: HttpRequest, member: Membership, session_id: int) -> HttpResponse:
+    hours = request.POST.get("hours", "")
+    if hours != "never" and not (hours.isdigit() and len(hours) <= 4):
+        return refused("Choose when the links expire: in some hours, or never.")
+    session = services.set_links_expiry(member, session_id,
+                                        None if hours == "never" else int(hours))
+    when = (f"expire {localtime(session.links_expire_at):%d %b %Y at %H:%M}"
+            if session.links_expire_at else "do not expire")
+    messages.success(request, f"The links of {session} {when}.")
+    return redirect("sessions", member.workshop.pk)
+
+
+@require_POST
+@board_view(VIEW)
+def leave(request: HttpRequest, member: Membership) -> HttpResponse:
+    services.leave(member)
+    return render(request, "sessions/left.html", {"workshop": member.workshop})
+
+
+@require_POST
+@board_view(FACILITATE)
 def participant_remove(request: HttpRequest, member: Membership,
                        participant_id: int) -> HttpResponse:
     participant = services.remove_participant(member, participant_id)
@@ -108,9 +148,16 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
     current = find_membership(request.user, request.session, session.workshop_id)
     if current is not None and request.method == "GET":
         return redirect(session.workshop)
+    returning = joined_before(request, session.workshop_id)
+    if returning is not None and returning.removed_at is not None:
+        return private(removed(request, session))
     form = JoinForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        participant = services.join_session(token, **form.cleaned_data)
+        try:
+            participant = services.join_session(token, **form.cleaned_data,
+                                                returning=returning and returning.pk)
+        except services.Banned:
+            return private(removed(request, session))
         if participant is None:
             raise Http404(BAD_LINK)
         # A new key for the session that now opens a board: one fixed before (a shared
@@ -122,6 +169,20 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
                           {"form": form, "session": session, "role": role,
                            "workshop": session.workshop},
                           status=422 if form.errors else 200))
+
+
+def joined_before(request: HttpRequest, workshop_id: int) -> Participant | None:
+    """The participant this browser joined the workshop as, whatever became of them."""
+    participant_id = request.session.get(SESSION_KEY, {}).get(str(workshop_id))
+    if participant_id is None:
+        return None
+    return Participant.objects.filter(pk=participant_id,
+                                      session__workshop_id=workshop_id).first()
+
+
+def removed(request: HttpRequest, session) -> HttpResponse:
+    return render(request, "sessions/removed.html", {"workshop": session.workshop},
+                  status=403)
 
 
 def private(response: HttpResponse) -> HttpResponse:

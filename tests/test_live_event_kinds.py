@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from page_model import COMPARED_REGIONS, PageModel
 from samples import SAMPLES
 
@@ -65,6 +66,10 @@ class Board:
         host, ws = self.host, self.workshop
         phase = ws.phases.get(key="goals")
         other = session_services.join_session(self.session.join_token, "Kim", "legal")
+        gone = session_services.join_session(self.session.join_token, "Ida", "data")
+        Participant.objects.filter(pk=gone.pk).update(removed_at=timezone.now())
+        leaver = Membership(ws, Role.PARTICIPANT, participant=session_services.join_session(
+            self.session.join_token, "Lee", "support"))
         return {
             Kind.ITEM_ADDED: lambda: add(self.pat_member, "recipes", title="Streak saver",
                                          data_sources=[self.source.pk]),
@@ -105,6 +110,11 @@ class Board:
                 self.session.join_token, "Lou", "support"),
             Kind.PARTICIPANT_REMOVED: lambda: session_services.remove_participant(
                 host, other.pk),
+            Kind.PARTICIPANT_RESTORED: lambda: session_services.restore_participant(
+                host, gone.pk),
+            Kind.PARTICIPANT_LEFT: lambda: session_services.leave(leaver),
+            Kind.LINKS_EXPIRY: lambda: session_services.set_links_expiry(
+                host, self.session.pk, 24),
         }
 
 

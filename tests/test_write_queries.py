@@ -145,6 +145,11 @@ def writes(board: Board, kim: int) -> list[Write]:
               f"/w/{ws}/sessions/{board.session.pk}/rotate/observer/", lambda: {}),
         Write(Kind.PARTICIPANT_REMOVED, "fran", f"/w/{ws}/people/{kim}/remove/",
               lambda: {}),
+        Write(Kind.PARTICIPANT_RESTORED, "fran", f"/w/{ws}/people/{kim}/restore/",
+              lambda: {}),
+        Write(Kind.LINKS_EXPIRY, "fran", f"/w/{ws}/sessions/{board.session.pk}/expiry/",
+              lambda: {"hours": "24"}),
+        Write(Kind.PARTICIPANT_LEFT, "pat", f"/w/{ws}/leave/", lambda: {}),
     ]
 
 

@@ -32,6 +32,9 @@ class Kind(StrEnum):
     LINK_ROTATED = "link.rotated"
     PARTICIPANT_JOINED = "participant.joined"
     PARTICIPANT_REMOVED = "participant.removed"
+    PARTICIPANT_RESTORED = "participant.restored"
+    PARTICIPANT_LEFT = "participant.left"
+    LINKS_EXPIRY = "session.links_expiry"
     WORKSHOP_CREATED = "workshop.created"
     WORKSHOP_IMPORTED = "workshop.imported"
     WORKSHOP_DUPLICATED = "workshop.duplicated"
@@ -98,6 +101,9 @@ TOUCHES: dict[Kind, Touches] = {
     Kind.LINK_ROTATED: NOTHING,  # the sockets of who came by it are closed instead
     Kind.PARTICIPANT_JOINED: NOTHING,  # presence follows sockets, not joins
     Kind.PARTICIPANT_REMOVED: NOTHING,  # their sockets are closed instead
+    Kind.PARTICIPANT_RESTORED: NOTHING,  # they may join again; nothing shows until then
+    Kind.PARTICIPANT_LEFT: NOTHING,  # their sockets are closed instead
+    Kind.LINKS_EXPIRY: NOTHING,  # the sessions page shows it, not the board
     Kind.WORKSHOP_CREATED: NOTHING,
     Kind.WORKSHOP_IMPORTED: NOTHING,
     Kind.WORKSHOP_DUPLICATED: NOTHING,

@@ -155,7 +155,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             participant = services.join_session(token, **form.cleaned_data,
-                                                returning=returning and returning.pk)
+                                                returning=returning.pk if returning else None)
         except services.Banned:
             return private(removed(request, session))
         if participant is None:

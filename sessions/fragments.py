@@ -35,7 +35,7 @@ from workshop.selectors import fragment_context, quadrants, roadmap_lanes, with_
 
 from .models import Room
 from .presence import presence_frame, presence_op
-from .selectors import room_for, room_state, vote_context
+from .selectors import knocking, room_for, room_state, vote_context
 from .viewer import AUDIENCES, ROOM, Viewer
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,7 @@ class Target:
 # Who is in the room: sent apart from a catch-up's kept frames (it changes without a
 # new version).
 PRESENCE = Target("region", "presence")
+LOBBY = Target("region", "lobby")
 
 
 def _dependents(event: BoardEvent, section: str, item_id: int) -> set[Target]:
@@ -163,7 +164,10 @@ class Renderer:
         self._linked: dict[Target, list] = {}
 
     def sensitive(self, target: Target) -> bool:
-        """Whether the room and the facilitators see this target differently."""
+        """Whether the room and the facilitators see this target differently: the
+        authors in anonymous lists, and who waits in the lobby (facilitators only)."""
+        if target == LOBBY:
+            return True
         return (target.kind in ("item", "list", "linked")
                 and target.name in self.room.anonymous_sections)
 
@@ -350,6 +354,10 @@ class Renderer:
 
     def region_presence(self, viewer: Viewer) -> dict[str, Any]:
         return presence_op(self.workshop.pk)
+
+    def region_lobby(self, viewer: Viewer) -> dict[str, Any]:
+        return self._region("lobby", "live/lobby.html", viewer,
+                            knocking=knocking(self.workshop.pk, viewer.is_facilitator))
 
 
 def _places(key: str, pk: int) -> list[str]:

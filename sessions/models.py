@@ -34,6 +34,8 @@ class WorkshopSession(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     # After this, the session's links let nobody new in (people already in stay in).
     links_expire_at = models.DateTimeField(null=True, blank=True)
+    # Lobby mode: a new person knocks and waits until a facilitator lets them in.
+    lobby = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["workshop", "-number"]
@@ -77,6 +79,8 @@ class Participant(models.Model):
     removed_at = models.DateTimeField(null=True, blank=True)
     # Left of their own accord: joining again from the same browser brings them back.
     left_at = models.DateTimeField(null=True, blank=True)
+    # Knocked in lobby mode and not let in (nor declined) yet.
+    waiting = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["joined_at", "pk"]
@@ -89,6 +93,7 @@ class Participant(models.Model):
         return (
             self.removed_at is None
             and self.left_at is None
+            and not self.waiting
             and self.joined_with == self.session.token_for(self.role)
         )
 

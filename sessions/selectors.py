@@ -12,7 +12,7 @@ from django.utils import timezone
 from workshop.models import Recipe, Workshop
 
 from .access import Membership
-from .models import Room, Vote
+from .models import Participant, Room, Vote
 
 
 def room_for(workshop: Workshop) -> Room:
@@ -96,3 +96,13 @@ def ballot(member: Membership, vote: Vote | None = None) -> dict[str, Any]:
         "rows": [{"recipe": r, "mine": r.mine} for r in recipes],
         "left": vote.budget - sum(r.mine for r in recipes),
     }
+
+
+def knocking(workshop_id: int, viewer_is_facilitator: bool) -> list[Participant]:
+    """Who waits in the lobby to be let in, first come first; only facilitators see
+    them (the room's rendering of the lobby is empty)."""
+    if not viewer_is_facilitator:
+        return []
+    return list(Participant.objects.filter(session__workshop_id=workshop_id, waiting=True,
+                                           removed_at__isnull=True)
+                .select_related("session").order_by("joined_at", "pk"))

@@ -124,6 +124,37 @@ def set_links_expiry(member: Membership, session_id: int,
     return session
 
 
+@transaction.atomic
+def set_lobby(member: Membership, session_id: int, on: bool) -> WorkshopSession:
+    """Lobby mode: from now on a new person knocks and waits to be let in. Turning it
+    off lets nobody in by itself: who waits is still let in or declined one by one."""
+    member.require(FACILITATE)
+    session = member.workshop.sessions.select_for_update().get(pk=session_id)
+    session.lobby = on
+    session.save(update_fields=["lobby"])
+    record_event(member.workshop.pk, Kind.LOBBY_SET, "sessions", session.pk, member.name)
+    return session
+
+
+@transaction.atomic
+def answer_knock(member: Membership, participant_id: int, admit: bool) -> Participant:
+    """Let a waiting person in, or decline them (a decline is a removal: they may be let
+    back in from the list of people)."""
+    member.require(FACILITATE)
+    participant = Participant.objects.select_for_update().get(
+        pk=participant_id, session__workshop=member.workshop)
+    if not participant.waiting:
+        raise ValidationError(f"{participant.display_name} is not waiting any more.")
+    participant.waiting = False
+    if not admit:
+        participant.removed_at = timezone.now()
+    participant.save(update_fields=["waiting", "removed_at"])
+    record_event(member.workshop.pk,
+                 Kind.PARTICIPANT_ADMITTED if admit else Kind.PARTICIPANT_DECLINED,
+                 "sessions", participant.pk, member.name)
+    return participant
+
+
 def _kick_after_commit(workshop_id: int, persons: list[str], code: int, reason: str) -> None:
     from .broadcast import kick
 
@@ -171,10 +202,11 @@ def join_session(token: str, display_name: str, function: str,
             return _rejoin(again, session, role, token)
     participant = Participant.objects.create(
         session=session, display_name=display_name, function=function, role=role,
-        joined_with=token,
+        joined_with=token, waiting=session.lobby,
     )
-    record_event(session.workshop_id, Kind.PARTICIPANT_JOINED, "sessions", participant.pk,
-                 display_name)
+    record_event(session.workshop_id,
+                 Kind.PARTICIPANT_KNOCKED if session.lobby else Kind.PARTICIPANT_JOINED,
+                 "sessions", participant.pk, display_name)
     return participant
 
 

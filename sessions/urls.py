@@ -17,6 +17,10 @@ urlpatterns = [
     path("w/<id:pk>/sessions/<id:session_id>/expiry/", views.links_expiry,
          name="links_expiry"),
     path("w/<id:pk>/leave/", views.leave, name="leave"),
+    path("w/<id:pk>/sessions/<id:session_id>/lobby/", views.lobby_mode, name="lobby_mode"),
+    path("w/<id:pk>/lobby/<id:participant_id>/admit/", views.lobby_admit, name="lobby_admit"),
+    path("w/<id:pk>/lobby/<id:participant_id>/decline/", views.lobby_decline,
+         name="lobby_decline"),
     path("w/<id:pk>/room/phase/", views.room_phase, name="room_phase"),
     path("w/<id:pk>/room/timer/", views.room_timer, name="room_timer"),
     path("w/<id:pk>/room/lock/", views.room_lock, name="room_lock"),
@@ -27,4 +31,5 @@ urlpatterns = [
     path("w/<id:pk>/vote/ballot/", views.ballot, name="ballot"),
     path("w/<id:pk>/live/fragment/", views.live_fragment, name="live_fragment"),
     path("join/<str:token>/", views.join, name="join"),
+    path("join/<str:token>/status/", views.join_status, name="join_status"),
 ]

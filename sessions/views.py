@@ -13,7 +13,7 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.timezone import localtime
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from workshop import limits
 from workshop.views import board_view, refused
@@ -99,6 +99,31 @@ def participant_restore(request: HttpRequest, member: Membership,
 
 @require_POST
 @board_view(FACILITATE)
+def lobby_mode(request: HttpRequest, member: Membership, session_id: int) -> HttpResponse:
+    session = services.set_lobby(member, session_id, _flag(request, "on"))
+    messages.success(request, f"{session}: " + (
+        "new people now knock and wait for you to let them in (on the board)."
+        if session.lobby else "new people join by the link straight away."))
+    return redirect("sessions", member.workshop.pk)
+
+
+@require_POST
+@board_view(FACILITATE)
+def lobby_admit(request: HttpRequest, member: Membership, participant_id: int) -> HttpResponse:
+    services.answer_knock(member, participant_id, admit=True)
+    return HttpResponse(status=204)  # the lobby follows the broadcast
+
+
+@require_POST
+@board_view(FACILITATE)
+def lobby_decline(request: HttpRequest, member: Membership,
+                  participant_id: int) -> HttpResponse:
+    services.answer_knock(member, participant_id, admit=False)
+    return HttpResponse(status=204)
+
+
+@require_POST
+@board_view(FACILITATE)
 def links_expiry(request: HttpRequest, member: Membership, session_id: int) -> HttpResponse:
     hours = request.POST.get("hours", "")
     if hours != "never" and not (hours.isdigit() and len(hours) <= 4):
@@ -151,6 +176,10 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
     returning = joined_before(request, session.workshop_id)
     if returning is not None and returning.removed_at is not None:
         return private(removed(request, session))
+    if returning is not None and returning.waiting:
+        return private(render(request, "sessions/waiting.html",
+                              {"workshop": session.workshop, "person": returning,
+                               "token": token}))
     form = JoinForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -164,11 +193,31 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         # computer, a planted cookie) does not.
         request.session.cycle_key()
         remember_participant(request, participant)
+        if participant.waiting:
+            return private(redirect("join", token))  # the waiting page
         return private(redirect(session.workshop))
     return private(render(request, "sessions/join.html",
                           {"form": form, "session": session, "role": role,
                            "workshop": session.workshop},
                           status=422 if form.errors else 200))
+
+
+@require_GET
+def join_status(request: HttpRequest, token: str) -> HttpResponse:
+    """The waiting page asks every few seconds: 204 while the person waits; once let in
+    (or declined) htmx is sent on to the board (or to the join page, which says so)."""
+    found = services.session_for_token(token)
+    if found is None:
+        raise Http404(BAD_LINK)
+    session, _ = found
+    returning = joined_before(request, session.workshop_id)
+    if returning is not None and returning.waiting and returning.removed_at is None:
+        return private(HttpResponse(status=204))
+    answer = HttpResponse(status=204)
+    answer["HX-Redirect"] = (session.workshop.get_absolute_url()
+                             if returning is not None and returning.is_active
+                             else reverse("join", args=[token]))
+    return private(answer)
 
 
 def joined_before(request: HttpRequest, workshop_id: int) -> Participant | None:

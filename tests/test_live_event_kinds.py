@@ -70,6 +70,10 @@ class Board:
         Participant.objects.filter(pk=gone.pk).update(removed_at=timezone.now())
         leaver = Membership(ws, Role.PARTICIPANT, participant=session_services.join_session(
             self.session.join_token, "Lee", "support"))
+        waiting = Participant.objects.create(session=self.session, display_name="Ned",
+                                             function="data", role=Role.PARTICIPANT,
+                                             joined_with=self.session.join_token,
+                                             waiting=True)
         return {
             Kind.ITEM_ADDED: lambda: add(self.pat_member, "recipes", title="Streak saver",
                                          data_sources=[self.source.pk]),
@@ -115,6 +119,13 @@ class Board:
             Kind.PARTICIPANT_LEFT: lambda: session_services.leave(leaver),
             Kind.LINKS_EXPIRY: lambda: session_services.set_links_expiry(
                 host, self.session.pk, 24),
+            Kind.LOBBY_SET: lambda: session_services.set_lobby(host, self.session.pk, True),
+            Kind.PARTICIPANT_KNOCKED: lambda: session_services.join_session(
+                self.session.join_token, "Mo", "legal"),
+            Kind.PARTICIPANT_ADMITTED: lambda: session_services.answer_knock(
+                host, waiting.pk, admit=True),
+            Kind.PARTICIPANT_DECLINED: lambda: session_services.answer_knock(
+                host, Participant.objects.get(display_name="Mo").pk, admit=False),
         }
 
 

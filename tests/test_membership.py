@@ -113,3 +113,86 @@ def test_a_bad_expiry_is_a_400_and_changes_nothing(facilitator_client, workshop,
     assert answer.status_code == 400
     live_session.refresh_from_db()
     assert live_session.links_expire_at is None
+
+
+# Lobby mode ---------------------------------------------------------------------------
+
+@pytest.fixture
+def lobby(facilitator_client, workshop, live_session):
+    answer = facilitator_client.post(f"/w/{workshop.pk}/sessions/{live_session.pk}/lobby/",
+                                     {"on": "1"})
+    assert answer.status_code == 302
+    return live_session
+
+
+def status(client: Client, token: str):
+    return client.get(f"/join/{token}/status/", HTTP_HX_REQUEST="true")
+
+
+def test_in_lobby_mode_a_new_person_waits_until_let_in(lobby, facilitator_client, workshop):
+    mo = Client()
+    knocked = join(mo, lobby.join_token, "Mo")
+    assert knocked.status_code == 302 and knocked["Location"] == f"/join/{lobby.join_token}/"
+    waiting = mo.get(knocked["Location"])
+    assert b"Waiting for the facilitator to let you in" in waiting.content
+    assert mo.get(f"/w/{workshop.pk}/").status_code == 404
+    assert status(mo, lobby.join_token).status_code == 204
+    assert "HX-Redirect" not in status(mo, lobby.join_token)
+    # A second tab knocks no second time.
+    assert b"Waiting" in join(mo, lobby.join_token, "Mo").content
+    assert Participant.objects.filter(display_name="Mo").count() == 1
+    board = facilitator_client.get(f"/w/{workshop.pk}/").content.decode()
+    assert "Waiting to join" in board and "Let Mo in" in board
+    person = Participant.objects.get(display_name="Mo")
+    assert facilitator_client.post(
+        f"/w/{workshop.pk}/lobby/{person.pk}/admit/").status_code == 204
+    assert status(mo, lobby.join_token)["HX-Redirect"] == f"/w/{workshop.pk}/"
+    assert mo.get(f"/w/{workshop.pk}/").status_code == 200
+    assert "Let Mo in" not in facilitator_client.get(f"/w/{workshop.pk}/").content.decode()
+
+
+def test_a_declined_knock_is_told_and_stays_out(lobby, facilitator_client, workshop):
+    ned = Client()
+    join(ned, lobby.join_token, "Ned")
+    person = Participant.objects.get(display_name="Ned")
+    assert facilitator_client.post(
+        f"/w/{workshop.pk}/lobby/{person.pk}/decline/").status_code == 204
+    assert status(ned, lobby.join_token)["HX-Redirect"] == f"/join/{lobby.join_token}/"
+    assert ned.get(f"/join/{lobby.join_token}/").status_code == 403
+    again = facilitator_client.post(f"/w/{workshop.pk}/lobby/{person.pk}/admit/")
+    assert again.status_code == 400 and b"not waiting" in again.content
+
+
+def test_people_already_in_stay_in_when_the_lobby_opens(pat_browser, lobby, workshop):
+    assert pat_browser.get(f"/w/{workshop.pk}/").status_code == 200
+
+
+def test_only_facilitators_answer_knocks(pat_browser, lobby, workshop):
+    mo = Client()
+    join(mo, lobby.join_token, "Mo")
+    person = Participant.objects.get(display_name="Mo")
+    assert pat_browser.post(f"/w/{workshop.pk}/lobby/{person.pk}/admit/").status_code == 403
+    assert Participant.objects.get(pk=person.pk).waiting
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_knock_reaches_the_facilitators_live_and_never_the_room(
+        pat_browser, lobby, facilitator_client, workshop):
+    fran = Socket(facilitator_client, workshop.pk)
+    pat_socket = Socket(pat_browser, workshop.pk)
+    await fran.open()
+    await pat_socket.open()
+    await db(join)(Client(), lobby.join_token, "Mo Knocks")
+    knock = await fran.next(lambda f: f["type"] == "event" and "Mo Knocks" in json_of(f))
+    assert "Let Mo Knocks in" in json_of(knock)
+    await pat_socket.next(lambda f: f["type"] == "event" and any(
+        op.get("id") == "lobby" for op in f["ops"]))
+    assert all("Mo Knocks" not in json_of(f) for f in pat_socket.frames)
+    await fran.close()
+    await pat_socket.close()
+
+
+def json_of(frame: dict) -> str:
+    import json
+
+    return json.dumps(frame)

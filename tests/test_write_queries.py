@@ -27,7 +27,7 @@ from test_query_counts import fill
 from sessions import services as session_services
 from sessions.access import Membership
 from sessions.fragments import event_frames
-from sessions.models import Role, WorkshopSession
+from sessions.models import Participant, Role, WorkshopSession
 from workshop import services
 from workshop.event_kinds import Kind
 from workshop.models import BoardEvent, NorthStar, Recipe
@@ -149,6 +149,18 @@ def writes(board: Board, kim: int) -> list[Write]:
               lambda: {}),
         Write(Kind.LINKS_EXPIRY, "fran", f"/w/{ws}/sessions/{board.session.pk}/expiry/",
               lambda: {"hours": "24"}),
+        Write(Kind.LOBBY_SET, "fran", f"/w/{ws}/sessions/{board.session.pk}/lobby/",
+              lambda: {"on": "1"}),
+        Write(Kind.PARTICIPANT_KNOCKED, "new", f"/join/{board.session.join_token}/",
+              lambda: {"display_name": "Mona Knock", "function": "legal"}),
+        Write(Kind.PARTICIPANT_ADMITTED, "fran", lambda: "/w/{}/lobby/{}/admit/".format(
+            ws, Participant.objects.get(display_name="Mona Knock", session__workshop_id=ws).pk),
+            dict),
+        Write(Kind.PARTICIPANT_KNOCKED, "new", f"/join/{board.session.join_token}/",
+              lambda: {"display_name": "Ned Knock", "function": "data"}),
+        Write(Kind.PARTICIPANT_DECLINED, "fran", lambda: "/w/{}/lobby/{}/decline/".format(
+            ws, Participant.objects.get(display_name="Ned Knock", session__workshop_id=ws).pk),
+            dict),
         Write(Kind.PARTICIPANT_LEFT, "pat", f"/w/{ws}/leave/", lambda: {}),
     ]
 

@@ -35,6 +35,10 @@ class Kind(StrEnum):
     PARTICIPANT_RESTORED = "participant.restored"
     PARTICIPANT_LEFT = "participant.left"
     LINKS_EXPIRY = "session.links_expiry"
+    LOBBY_SET = "session.lobby"
+    PARTICIPANT_KNOCKED = "participant.knocked"
+    PARTICIPANT_ADMITTED = "participant.admitted"
+    PARTICIPANT_DECLINED = "participant.declined"
     WORKSHOP_CREATED = "workshop.created"
     WORKSHOP_IMPORTED = "workshop.imported"
     WORKSHOP_DUPLICATED = "workshop.duplicated"
@@ -43,7 +47,7 @@ class Kind(StrEnum):
 # The regions of the board page that are not lists (ids in templates/board.html).
 # "ballot" is personal: it is never broadcast, each page fetches its own over HTTP.
 REGIONS = ("north_star", "roadmap", "prioritize", "agenda", "room", "vote", "presence",
-           "ballot")
+           "ballot", "lobby")
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,11 @@ TOUCHES: dict[Kind, Touches] = {
     Kind.PARTICIPANT_RESTORED: NOTHING,  # they may join again; nothing shows until then
     Kind.PARTICIPANT_LEFT: NOTHING,  # their sockets are closed instead
     Kind.LINKS_EXPIRY: NOTHING,  # the sessions page shows it, not the board
+    Kind.LOBBY_SET: NOTHING,  # the sessions page shows it; knocks show in the lobby
+    # Who waits to be let in: the facilitators' lobby (the room's is empty).
+    Kind.PARTICIPANT_KNOCKED: Touches(regions=("lobby",)),
+    Kind.PARTICIPANT_ADMITTED: Touches(regions=("lobby",)),
+    Kind.PARTICIPANT_DECLINED: Touches(regions=("lobby",)),
     Kind.WORKSHOP_CREATED: NOTHING,
     Kind.WORKSHOP_IMPORTED: NOTHING,
     Kind.WORKSHOP_DUPLICATED: NOTHING,

@@ -7,7 +7,7 @@ from typing import Any
 from sessions.access import Membership
 from sessions.models import Room
 from sessions.presence import people_online
-from sessions.selectors import room_for, room_state, vote_context
+from sessions.selectors import knocking, room_for, room_state, vote_context
 from sessions.viewer import Viewer
 
 from .choices import Quadrant, RoadmapPhase
@@ -83,6 +83,7 @@ def board_context(member: Membership) -> dict[str, Any]:
         workshop, viewer, room, member,
         room_state=room_state(room),
         people=people_online(workshop.pk),
+        knocking=knocking(workshop.pk, viewer.is_facilitator),
         **votes,
         method=get_method(workshop.method),
         phases=phases,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import multiprocessing
 import os
 import re
@@ -27,6 +28,7 @@ from django.core.cache import caches
 from django.template.loader import render_to_string
 
 from workshop.models import Workshop
+from workshop.sections import LISTS
 
 from . import worker
 from .chart import matrix
@@ -38,6 +40,7 @@ ASSET_ROOT = "https://assets.attune.invalid/static/"
 ASSET_DIRS = ("exports/", "fonts/")
 PRINT_TEMPLATE = "exports/roadmap.html"
 
+log = logging.getLogger(__name__)
 MiB = 1024 * 1024
 
 
@@ -218,7 +221,10 @@ def _run_child(html: str, timeout: float, memory: int) -> Rendered:
             "Printing the roadmap ran out of its memory allowance. The workshop may be very large."
         )
     if result.status != worker.OK:
-        raise RenderError(f"The roadmap could not be printed ({result.message}).")
+        # What went wrong is for the administrator's log, not the person's page.
+        log.error("The PDF renderer failed: %s", result.message)
+        raise RenderError("The PDF renderer failed on this workshop; the failure is logged "
+                          "for the server's administrator.")
     return Rendered(
         result.pdf, result.seconds, result.cpu_seconds, result.peak_rss_kb, result.refused
     )
@@ -226,6 +232,18 @@ def _run_child(html: str, timeout: float, memory: int) -> Rendered:
 
 # Printed roadmaps, by board version (workshop/settings.py).
 PDF_CACHE = "pdf"
+
+
+def check_size(workshop: Workshop) -> None:
+    """Refuse, before any work, a board too large to lay out within the renderer's time
+    and memory (EXPORTS_PDF_MAX_ITEMS): a clear answer at once rather than a render
+    killed half a minute later."""
+    most = int(_setting("EXPORTS_PDF_MAX_ITEMS", 3000))
+    items = sum(section.model.objects.filter(workshop_id=workshop.pk).count()
+                for section in LISTS.values())
+    if items > most:
+        raise TooLarge(f"This workshop is too large to print as one PDF ({items:,} items; "
+                       f"the limit is {most:,}).")
 
 
 def roadmap_pdf(workshop: Workshop) -> bytes:
@@ -236,6 +254,7 @@ def roadmap_pdf(workshop: Workshop) -> bytes:
     cache = caches[PDF_CACHE]
     document = cache.get(key)
     if document is None:
+        check_size(workshop)
         document = render_pdf(print_html(build_roadmap(workshop))).pdf
         cache.set(key, document)
     return document

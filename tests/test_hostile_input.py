@@ -168,3 +168,17 @@ async def test_a_deeply_nested_frame_is_an_error_frame_and_the_socket_stays_open
     assert (await socket.next(lambda f: f["type"] == "pong"))["version"] == await db(
         lambda: Workshop.objects.get(pk=workshop.pk).version)()
     await socket.close()
+
+
+# The roadmap PDF of a very large board -----------------------------------------------
+
+def test_a_board_past_the_pdf_item_limit_is_refused_at_once_with_what_to_do(
+        facilitator_client, workshop, add, settings):
+    settings.EXPORTS_PDF_MAX_ITEMS = 5
+    for n in range(6):
+        add("parking_lot", question=f"Question {n}")
+    response = facilitator_client.get(f"/w/{workshop.pk}/export/roadmap.pdf")
+    assert response.status_code == 413
+    page = response.content.decode()
+    assert "too large to print as one PDF (6 items; the limit is 5)" in page
+    assert "Markdown" in page and "Traceback" not in page

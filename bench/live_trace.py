@@ -136,13 +136,14 @@ def build_timed_application():
         finally:
             stamp("catch_up", f"{began:.6f}")
 
-    def timed_send(name: str, message: dict) -> None:
+    def timed_send(messages: list) -> bool:
         try:
-            return send(name, message)
+            return send(messages)
         finally:
-            found = EVENT.match(message.get("text", ""))
-            if found and name.endswith("-room"):
-                stamp("sent_room", found.group(1))
+            for name, message in messages:
+                found = EVENT.match(message.get("text", ""))
+                if found and name.endswith("-room"):
+                    stamp("sent_room", found.group(1))
 
     gc_began: list[float] = []
 
@@ -169,9 +170,9 @@ def build_timed_application():
             watching.append(asyncio.get_running_loop().create_task(watch_loop()))
         await connect(self)
 
-    catch_up, send = consumers.catch_up, broadcast._send
+    catch_up, send = consumers.catch_up, broadcast._send_all
     connect = consumers.BoardConsumer.connect
-    consumers.catch_up, broadcast._send = timed_catch_up, timed_send
+    consumers.catch_up, broadcast._send_all = timed_catch_up, timed_send
     views.item_add, ledger.publish_event = timed_item_add, timed_publish
     broadcast.event_frames, broadcast._publish = timed_frames, timed_publish_now
     hub.Hub.deliver = timed_deliver

@@ -37,17 +37,25 @@ def frame_message(group_name: str, text: str) -> dict[str, Any]:
     return {"type": FRAME, "group": group_name, "text": text}
 
 
-def _send(group_name: str, message: dict[str, Any]) -> bool:
+def _send_all(messages: list[tuple[str, dict[str, Any]]]) -> bool:
+    """Send these group messages in this order, in one hop to the event loop (each hop
+    waits for the loop, which is busy writing frames to sockets: one per event, not
+    one per audience)."""
+    layer = get_channel_layer()
+
+    async def send_in_order() -> None:
+        for group_name, message in messages:
+            await layer.group_send(group_name, message)
+
     try:
-        send = get_channel_layer().group_send
         if BROADCASTER.is_current():
-            # No event loop of its own: hand the send to the server's, as async_to_sync
+            # No event loop of its own: hand the sends to the server's, as async_to_sync
             # does for a request's thread.
             assert BROADCASTER.loop is not None
-            asyncio.run_coroutine_threadsafe(send(group_name, message),
+            asyncio.run_coroutine_threadsafe(send_in_order(),
                                              BROADCASTER.loop).result(SEND_TIMEOUT)
         else:
-            async_to_sync(send)(group_name, message)
+            async_to_sync(send_in_order)()
     except Exception as error:  # noqa: BLE001 - the write is saved; pages catch up
         CHANNEL_LAYER.failed(error)
         return False
@@ -122,14 +130,16 @@ def _publish(event: BoardEvent) -> None:
                       event.workshop_id, event.version, event.kind)
         return
     touched = touches(event.kind)
+    messages = []
     if touched is not None and touched.audience and event.item_id:
         # First, so the person's sockets leave their old audience before its next frame.
-        regroup(event.workshop_id, [f"p{event.item_id}"])
+        messages += _person_messages(event.workshop_id,
+                                     {"type": REGROUP, "persons": [f"p{event.item_id}"]})
     for audience, texts in rendered.items():
-        for text in texts:  # serialized once, sent as is to every socket of the audience
-            name = group(event.workshop_id, audience)
-            if not _send(name, frame_message(name, text)):
-                return  # the layer is down: the rest would fail the same way
+        name = group(event.workshop_id, audience)
+        # Serialized once, sent as is to every socket of the audience.
+        messages += [(name, frame_message(name, text)) for text in texts]
+    _send_all(messages)
 
 
 def regroup(workshop_id: int, persons: list[str]) -> None:
@@ -145,9 +155,12 @@ def kick(workshop_id: int, persons: list[str], code: int, reason: str) -> None:
 
 
 def _to_persons(workshop_id: int, message: dict[str, Any]) -> None:
+    _send_all(_person_messages(workshop_id, message))
+
+
+def _person_messages(workshop_id: int,
+                     message: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     # On the board's groups, not the persons' own: each process's hub must see it in
     # order with the frames around it (sessions/hub.py).
-    for audience in AUDIENCES:
-        name = group(workshop_id, audience)
-        if not _send(name, message | {"group": name}):
-            return
+    return [(group(workshop_id, audience), message | {"group": group(workshop_id, audience)})
+            for audience in AUDIENCES]

@@ -66,6 +66,7 @@ from live_trace import (  # noqa: E402
     start_timed_worker,
 )
 from servers import (  # noqa: E402
+    BENCH_LIMITS,
     Stack,
     Worker,
     make_stack,
@@ -263,6 +264,7 @@ class Bench:
         with tempfile.TemporaryDirectory(prefix="attune-bench-") as tmp:
             tmp_path = Path(tmp)
             stack = make_stack(tmp_path, postgres=postgres, redis=redis)
+            stack.env.update(BENCH_LIMITS)
             sockets = None
             try:
                 start = (start_timed_worker if self.args.breakdown

@@ -22,7 +22,7 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from servers import RedisServer, Stack, Worker, make_stack, service_up, start_worker
+from servers import BENCH_LIMITS, RedisServer, Stack, Worker, make_stack, service_up, start_worker
 from soak_page import MARK
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -115,6 +115,7 @@ class SoakStack:
     def start(self, workers: int) -> None:
         self.redis.start()
         self.stack = make_stack(self.folder, postgres=True, redis=self.redis)
+        self.stack.env.update(BENCH_LIMITS)
         self.workers = [start_worker(self.stack, self.folder) for _ in range(workers)]
 
     def describe(self) -> str:

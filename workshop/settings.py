@@ -220,8 +220,9 @@ def env_rate(name: str, default: str) -> tuple[int, int]:
 
 RATE_LIMITS = {
     "writes": env_rate("LIMIT_WRITES", "30/3"),  # per person: bursts of 30, 10/s sustained
-    "joins": env_rate("LIMIT_JOINS", "100/60"),  # join forms sent per client address
-    "joins_per_link": env_rate("LIMIT_JOINS_PER_LINK", "300/60"),  # per join link
+    # Join forms per client address: a room of 200 behind one office NAT joins at once.
+    "joins": env_rate("LIMIT_JOINS", "300/60"),
+    "joins_per_link": env_rate("LIMIT_JOINS_PER_LINK", "600/60"),  # per join link
     "bad_links": env_rate("LIMIT_BAD_LINKS", "20/300"),  # unknown links per address
 }
 if TESTING:

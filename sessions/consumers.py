@@ -236,6 +236,12 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         await self.rejoin_groups()
         await self.send_json({"type": "pong", "version": version})
 
+    async def layer_lost(self) -> None:
+        """The channel layer went away under the process (its hub or its watch noticed):
+        close with the code the page reconnects after, as when the layer fails under
+        this socket's own receive."""
+        await self.close(code=TRY_AGAIN)
+
     async def rejoin_groups(self) -> None:
         if self.room is not None:
             await self.enter(self.room)

@@ -28,7 +28,6 @@ from .outage import CHANNEL_LAYER
 
 log = logging.getLogger(__name__)
 
-RETRY_AFTER = 1.0  # seconds between tries while the layer is down
 FRAME = "board.frame"
 KICK = "board.kick"
 REGROUP = "board.regroup"
@@ -41,6 +40,8 @@ class Socket(Protocol):
     def person(self) -> str: ...
 
     async def base_send(self, message: dict[str, Any]) -> None: ...
+
+    async def layer_lost(self) -> None: ...
 
 
 class Hub:
@@ -93,14 +94,27 @@ class Hub:
                 message = await self.layer.receive(channel)
             except asyncio.CancelledError:
                 raise
-            except Exception as error:  # noqa: BLE001 - Redis away: the sockets hear it too
+            except Exception as error:  # noqa: BLE001 - the layer (Redis) went away
                 CHANNEL_LAYER.failed(error)
-                await asyncio.sleep(RETRY_AFTER)
-                continue
+                await self.lost(channel)
+                return
             try:
                 await self.handle(message)
             except Exception:  # noqa: BLE001 - one bad message must not stop the board
                 log.exception("The hub could not deliver a %s", message.get("type"))
+
+    async def lost(self, channel: str) -> None:
+        """The layer failed under the hub: its sockets hear nothing any more, so each is
+        closed with "try again" (the page reconnects, and the hub starts afresh when a
+        socket joins again). The sockets' own receive may never see the failure: the
+        layer gives one receiver of the process the error, and it may be the hub."""
+        if self.channel != channel:
+            return
+        sockets = {socket for members in self.sockets.values() for socket in members}
+        self.sockets, self.held, self.channel, self.task = {}, {}, None, None
+        for socket in sockets:
+            with contextlib.suppress(Exception):
+                await socket.layer_lost()
 
     async def handle(self, message: dict[str, Any]) -> None:
         group = message.get("group", "")

@@ -34,6 +34,8 @@ class Rejoins(Protocol):
 
     async def rejoin(self, version: int) -> None: ...
 
+    async def layer_lost(self) -> None: ...
+
 
 _sockets: weakref.WeakSet[Any] = weakref.WeakSet()
 _watchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task] = (
@@ -66,11 +68,23 @@ async def _watch(layer: Any) -> None:
             present = await connection.getex(key, ex=KEY_LIFETIME)
             if present is None:
                 await connection.set(key, b"1", ex=KEY_LIFETIME)
-        except Exception:  # noqa: BLE001, S112 - Redis is down: the sockets hear it themselves
+        except Exception:  # noqa: BLE001 - Redis is down
+            if known:
+                # A socket's own receive may never see it (the layer gives the error to
+                # one receiver of the process, perhaps the hub): close them all, and the
+                # pages come back when Redis does.
+                await _lose_all()
+            known = False
             continue
         if present is None and known:
             await _rejoin_all()
         known = True
+
+
+async def _lose_all() -> None:
+    for socket in list(_sockets):
+        with contextlib.suppress(Exception):
+            await socket.layer_lost()
 
 
 async def _rejoin_all() -> None:

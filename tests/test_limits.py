@@ -146,7 +146,9 @@ async def test_a_flood_of_resyncs_gets_one_or_two_whole_boards(participant_clien
     while not await socket.quiet(0.5):
         await socket.next()
     syncs = [f for f in socket.frames if f["type"] == "sync" and f["part"] == 1]
-    assert 1 <= len(syncs) <= 3, len(syncs)
+    # The first is answered at once; the 49 that follow within the catch-up gap fold
+    # into one more (without the folding: 50).
+    assert len(syncs) in (1, 2), len(syncs)
     version = await db(lambda: Workshop.objects.get(pk=workshop.pk).version)()
     assert syncs[-1]["version"] == version
     await socket.close()

@@ -108,8 +108,10 @@ async def run_redis_outage(run: OutageRun, redis: RedisServer) -> None:
                                 for page in board.pages}
         run.errors_in_outage = {page.name: page.errors_since(run.down_at)
                                 for page in board.pages}
-        await asyncio.to_thread(redis.start)
+        # From when Redis starts: a page may reconnect, and be live, while the start
+        # waits for Redis to answer.
         run.back_at = now()
+        await asyncio.to_thread(redis.start)
     print(f"\nRedis down {run.back_at - run.down_at:.1f} s; every socket closed after "
           f"{run.closed_within} s; closes: {run.closes_in_outage}")
     await until(lambda: all(page.live_since(run.back_at) for page in board.pages),

@@ -136,7 +136,7 @@ def build_timed_application():
         finally:
             stamp("catch_up", f"{began:.6f}")
 
-    def timed_send(messages: list) -> bool:
+    def timed_send(messages: list) -> None:
         try:
             return send(messages)
         finally:

@@ -79,7 +79,7 @@ def find_membership(user: Any, session: Mapping, workshop_id: int) -> Membership
         return None
     if user is not None and user.is_authenticated and workshop.owner_id == user.pk:
         return Membership(workshop, Role.FACILITATOR, user=user)
-    participant_id = session.get(SESSION_KEY, {}).get(str(workshop_id))
+    participant_id = joined_as(session, workshop_id)
     if participant_id is None:
         return None
     participant = (
@@ -91,6 +91,11 @@ def find_membership(user: Any, session: Mapping, workshop_id: int) -> Membership
         return None
     role = Role.COFACILITATOR if participant.is_cofacilitator else participant.role
     return Membership(workshop, role, participant=participant)
+
+
+def joined_as(session: Mapping, workshop_id: int) -> int | None:
+    """The participant this browser session joined the workshop as, if it did."""
+    return session.get(SESSION_KEY, {}).get(str(workshop_id))
 
 
 def get_membership(request: HttpRequest, workshop_id: int, need: str = VIEW) -> Membership:

@@ -37,7 +37,7 @@ def frame_message(group_name: str, text: str) -> dict[str, Any]:
     return {"type": FRAME, "group": group_name, "text": text}
 
 
-def _send_all(messages: list[tuple[str, dict[str, Any]]]) -> bool:
+def _send_all(messages: list[tuple[str, dict[str, Any]]]) -> None:
     """Send these group messages in this order, in one hop to the event loop (each hop
     waits for the loop, which is busy writing frames to sockets: one per event, not
     one per audience)."""
@@ -58,9 +58,8 @@ def _send_all(messages: list[tuple[str, dict[str, Any]]]) -> bool:
             async_to_sync(send_in_order)()
     except Exception as error:  # noqa: BLE001 - the write is saved; pages catch up
         CHANNEL_LAYER.failed(error)
-        return False
+        return
     CHANNEL_LAYER.succeeded()
-    return True
 
 
 class Broadcaster:

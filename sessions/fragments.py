@@ -28,7 +28,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from workshop.event_kinds import REGIONS, Kind, touches
+from workshop.event_kinds import PER_AUDIENCE_REGIONS, REGIONS, Kind, touches
 from workshop.models import BoardEvent, NorthStar, Workshop
 from workshop.sections import LISTS
 from workshop.selectors import fragment_context, quadrants, roadmap_lanes, with_dots
@@ -96,7 +96,6 @@ class Target:
 # Who is in the room: sent apart from a catch-up's kept frames (it changes without a
 # new version).
 PRESENCE = Target("region", "presence")
-LOBBY = Target("region", "lobby")
 
 
 def _dependents(event: BoardEvent, section: str, item_id: int) -> set[Target]:
@@ -166,8 +165,8 @@ class Renderer:
     def sensitive(self, target: Target) -> bool:
         """Whether the room and the facilitators see this target differently: the
         authors in anonymous lists, and who waits in the lobby (facilitators only)."""
-        if target == LOBBY:
-            return True
+        if target.kind == "region":
+            return target.name in PER_AUDIENCE_REGIONS
         return (target.kind in ("item", "list", "linked")
                 and target.name in self.room.anonymous_sections)
 

@@ -16,16 +16,17 @@ from django.utils.timezone import localtime
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from workshop import limits
+from workshop.converters import parse_id
 from workshop.views import board_view, refused
 
 from . import room, services, voting
 from .access import (
     EDIT,
     FACILITATE,
-    SESSION_KEY,
     VIEW,
     Membership,
     find_membership,
+    joined_as,
     remember_participant,
 )
 from .forms import JoinForm, SessionForm
@@ -211,7 +212,7 @@ def join_status(request: HttpRequest, token: str) -> HttpResponse:
         raise Http404(BAD_LINK)
     session, _ = found
     returning = joined_before(request, session.workshop_id)
-    if returning is not None and returning.waiting and returning.removed_at is None:
+    if returning is not None and returning.waiting:  # (a decline ends the wait)
         return private(HttpResponse(status=204))
     answer = HttpResponse(status=204)
     answer["HX-Redirect"] = (session.workshop.get_absolute_url()
@@ -222,7 +223,7 @@ def join_status(request: HttpRequest, token: str) -> HttpResponse:
 
 def joined_before(request: HttpRequest, workshop_id: int) -> Participant | None:
     """The participant this browser joined the workshop as, whatever became of them."""
-    participant_id = request.session.get(SESSION_KEY, {}).get(str(workshop_id))
+    participant_id = joined_as(request.session, workshop_id)
     if participant_id is None:
         return None
     return Participant.objects.filter(pk=participant_id,
@@ -336,13 +337,13 @@ def ballot(request: HttpRequest, member: Membership) -> HttpResponse:
     vote = None
     if request.method == "POST":
         member.require(EDIT)
-        recipe = request.POST.get("recipe", "")
-        if not recipe.isdigit() or len(recipe) > 18:
+        recipe = parse_id(request.POST.get("recipe", ""))
+        if recipe is None:
             return refused("Choose a recipe on this board to put your dot on.")
         if request.POST.get("action") == "remove":
-            vote = voting.retract_dot(member, int(recipe))
+            vote = voting.retract_dot(member, recipe)
         else:
-            vote = voting.cast_dot(member, int(recipe))
+            vote = voting.cast_dot(member, recipe)
     return render(request, "live/ballot.html",
                   {"workshop": member.workshop, "member": member, **my_ballot(member, vote)})
 

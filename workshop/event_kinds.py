@@ -48,6 +48,8 @@ class Kind(StrEnum):
 # "ballot" is personal: it is never broadcast, each page fetches its own over HTTP.
 REGIONS = ("north_star", "roadmap", "prioritize", "agenda", "room", "vote", "presence",
            "ballot", "lobby")
+# Regions the two audiences see differently: who waits in the lobby is for facilitators.
+PER_AUDIENCE_REGIONS = ("lobby",)
 
 
 @dataclass(frozen=True)

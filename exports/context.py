@@ -271,7 +271,7 @@ def _gate_summary(recipe: Recipe) -> str:
     """Why the gate is not met, in a few words (the full sentences are gate_problems)."""
     sources = sum(source.readiness != Readiness.GREEN for source in recipe.data_sources.all())
     risks = sum(risk.blocks_roadmap for risk in recipe.risks.all())
-    reasons = []
+    reasons = [] if recipe.data_sources.all() else ["no data source linked"]
     if sources:
         reasons.append(f"{_plural(sources, 'data source')} not green")
     if risks:

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from workshop import services
 from workshop.choices import Quadrant, Readiness, RoadmapPhase
 from workshop.forms import DataSourceForm
-from workshop.models import DataSource, Recipe, Risk
+from workshop.models import NO_DATA_SOURCE, DataSource, Recipe, Risk
 from workshop.sections import LISTS
 
 GOOD = dict.fromkeys(DataSource.ASSESSMENT, "good")
@@ -75,8 +75,29 @@ def test_recipe_with_a_data_source_not_green_is_gated(gated_recipe):
     assert "Reading history" in recipe.gate_problems()[0]
 
 
-def test_recipe_linked_to_a_high_unmitigated_risk_is_gated(add):
+@pytest.fixture
+def ready_recipe(add):
+    """A recipe whose only data source is green."""
+    source = add("data_sources", completeness="good")
+    return add("recipes", data_sources=[source.pk])
+
+
+def test_recipe_with_no_data_source_is_gated_and_says_why(add):
     recipe = add("recipes")
+    assert recipe.is_gated
+    assert recipe.gate_problems() == [NO_DATA_SOURCE]
+
+
+def test_recipe_with_no_data_source_cannot_enter_now_without_override(host, add):
+    recipe = add("recipes")
+    with pytest.raises(ValidationError, match="No data source is linked"):
+        services.place_on_roadmap(host, recipe.pk, {"phase": RoadmapPhase.NOW}, recipe.version)
+    recipe.refresh_from_db()
+    assert recipe.phase == ""
+
+
+def test_recipe_linked_to_a_high_unmitigated_risk_is_gated(add, ready_recipe):
+    recipe = ready_recipe
     assert not recipe.is_gated
     add("risks", likelihood="4", severity="4", recipes=[recipe.pk])
     assert recipe.is_gated
@@ -108,8 +129,8 @@ def test_override_with_a_reason_lets_a_gated_recipe_enter_now(host, gated_recipe
     assert placed.is_gated and placed.has_override
 
 
-def test_ungated_recipe_enters_now_without_override(host, add):
-    recipe = add("recipes")
+def test_ungated_recipe_enters_now_without_override(host, ready_recipe):
+    recipe = ready_recipe
     placed = services.place_on_roadmap(host, recipe.pk, {"phase": RoadmapPhase.NOW}, 1)
     assert placed.phase == RoadmapPhase.NOW
 

@@ -66,7 +66,9 @@ def test_a_risk_edit_that_moves_its_link_redraws_both_recipes_and_no_list(
         host, facilitator_client, workshop):
     from test_live_event_kinds import add
 
-    first, second = add(host, "recipes", title="First"), add(host, "recipes", title="Second")
+    ready = add(host, "data_sources", completeness="good")
+    first = add(host, "recipes", title="First", data_sources=[ready.pk])
+    second = add(host, "recipes", title="Second", data_sources=[ready.pk])
     add(host, "recipes", title="Untouched")
     risk = add(host, "risks", recipes=[first.pk], likelihood="5", severity="5")
     before = PageModel.from_html(facilitator_client.get(f"/w/{workshop.pk}/").content.decode())

@@ -146,3 +146,12 @@ def test_csv_cells_that_look_like_formulas_are_quoted(db):
     assert row["question"] == '\'=HYPERLINK("http://evil.example","click")'
     assert row["notes"] == "'+1 and -2 and @sum"
     assert safe("plain") == "plain" and safe(None) == "" and safe(True) == "yes"
+
+
+def test_a_recipe_with_no_data_source_is_not_ready_in_the_roadmap(db):
+    workshop = services.create_workshop(make_user(), "Gate")
+    add(workshop, "recipes", title="Unlinked idea", segment="Everyone", action="do it",
+        impact=4, effort=2, kind="personalization", content_model="make_easier")
+    text = markdown_of(workshop)
+    assert "- **Readiness gate:** Gate not met (no data source linked)" in text
+    assert "- **Readiness gate:** Ready" not in text

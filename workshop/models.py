@@ -216,6 +216,9 @@ class Goal(BoardItem):
         return self.metric
 
 
+NO_DATA_SOURCE = "No data source is linked, so nobody has checked the data it needs"
+
+
 class Recipe(BoardItem):
     """A personalization idea as an if-then statement, and its place on the roadmap."""
 
@@ -264,9 +267,12 @@ class Recipe(BoardItem):
     def gate_problems(self) -> list[str]:
         """Why this recipe is not ready for 'now'. Reads data_sources and risks, so
         prefetch both when listing many recipes."""
-        problems = [
+        sources = self.data_sources.all()
+        # No linked data is not ready data: nobody has said what the recipe runs on.
+        problems = [] if sources else [NO_DATA_SOURCE]
+        problems += [
             f"Data source “{source.name}” is {source.get_readiness_display().lower()}"
-            for source in self.data_sources.all()
+            for source in sources
             if source.readiness != Readiness.GREEN
         ]
         problems += [

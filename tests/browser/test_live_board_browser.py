@@ -522,3 +522,53 @@ def test_a_recipe_moves_between_lanes_and_quadrants_on_every_page(crowd: Crowd, 
         expect(person.page.locator(quick_wins).nth(1)).to_have_id(f"matrix-{second}")
     dana.page.locator("#phase-prioritize").scroll_into_view_if_needed()
     dana.shot("matrix in the recipes' order")
+
+
+def test_open_forms_follow_the_lists_their_choices_come_from(crowd: Crowd):
+    """A data source or a goal added, renamed or deleted elsewhere shows in every open
+    form's choices at once, and what the person typed or ticked stays."""
+    fran = crowd.facilitator()
+    pat = crowd.participant("Pat Lee")
+    dana = crowd.participant("Dana Ruiz", "data")
+    pat.open_add_form("recipes")
+    pat.fill("add-recipes", title="Resume where you stopped")
+    sources = pat.page.locator("#add-recipes [data-choices='data_sources']")
+    metric = pat.page.locator("#id_add-recipes-success_metric")
+
+    source = dana.add("data_sources", name="Listening sessions", party="first",
+                      consent_basis="Contract")
+    choice = sources.get_by_label("Listening sessions")
+    expect(choice).to_be_attached()
+    expect(sources.locator(".choices-empty")).to_be_hidden()
+    choice.check()
+    goal = dana.add("goals", metric="Week-2 retention")
+    expect(metric.locator("option", has_text="Week-2 retention")).to_be_attached()
+    metric.select_option(label="Week-2 retention")
+    expect(pat.page.locator("#id_add-recipes-title")).to_have_value("Resume where you stopped")
+    pat.shot("choices added while typing")
+
+    # Renamed elsewhere: the same (still ticked) choice, with its new name.
+    fran.page.locator(f"#{source} button", has_text="Edit").click()
+    fran.page.locator(f"#{source} [name$='-name'], #{source} [name='name']").first.fill(
+        "Listening sessions (app)")
+    fran.page.locator(f"#{source} button.primary").click()
+    renamed = sources.get_by_label("Listening sessions (app)")
+    expect(renamed).to_be_checked()
+    expect(sources.get_by_label("Listening sessions", exact=True)).to_have_count(0)
+
+    # Saved with the live choices: the recipe is linked to them.
+    recipe = pat.add("recipes", segment="Readers", action="resume the book",
+                     content_model="make_easier", kind="personalization",
+                     impact="4", effort="2")
+    card = fran.page.locator(f"#{recipe}")
+    expect(card).to_contain_text("Listening sessions (app)")
+    expect(card).to_contain_text("Week-2 retention")
+
+    # Deleted elsewhere: the choice goes from the open forms.
+    pat.open_add_form("risks")
+    risk_recipes = pat.page.locator("#add-risks [data-choices='recipes']")
+    expect(risk_recipes.get_by_label("Resume where you stopped")).to_be_attached()
+    fran.page.on("dialog", lambda dialog: dialog.accept())
+    fran.page.locator(f"#{goal} button", has_text="Delete").click()
+    expect(metric.locator("option", has_text="Week-2 retention")).to_have_count(0)
+    pat.shot("a deleted goal left the choices")

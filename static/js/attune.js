@@ -2,16 +2,53 @@
 (function () {
   "use strict";
 
-  // `sticky` messages stay until replaced (e.g. why the board closed this page's connection).
+  // Messages go away by themselves (not while the pointer or the focus is on one), and
+  // each has a button to dismiss it now. `sticky` ones stay until dismissed or replaced
+  // (e.g. why the board closed this page's connection).
+  const SHOWN_MS = { error: 12000, success: 6000, info: 6000, warning: 10000 };
+
+  function leaveLater(p, ms) {
+    window.setTimeout(function () {
+      if (!p.isConnected) return;
+      if (p.matches(":hover, :focus-within")) leaveLater(p, 2000);
+      else p.remove();
+    }, ms);
+  }
+
+  function dismissable(p, kind, sticky) {
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "alert-dismiss";
+    close.setAttribute("aria-label", "Dismiss this message");
+    close.textContent = "×";
+    p.append(close);
+    if (!sticky) leaveLater(p, SHOWN_MS[kind] || SHOWN_MS.error);
+  }
+
   function alertBox(message, kind, sticky) {
     const box = document.getElementById("alerts");
     if (!box) return;
     const p = document.createElement("p");
-    p.className = "alert alert-" + (kind || "error");
-    p.textContent = message; // textContent: server text is never parsed as HTML here
+    kind = kind || "error";
+    p.className = "alert alert-" + kind;
+    const text = document.createElement("span");
+    text.textContent = message; // textContent: server text is never parsed as HTML here
+    p.append(text);
     box.replaceChildren(p);
-    if (!sticky) window.setTimeout(function () { if (p.parentNode) p.remove(); }, 8000);
+    dismissable(p, kind, sticky);
   }
+
+  // The messages the server put on this page (after a redirect).
+  for (const p of document.querySelectorAll("#alerts > .alert")) {
+    const kind = (p.className.match(/alert-(\w+)/) || [, "info"])[1];
+    dismissable(p, kind, false);
+  }
+
+  document.addEventListener("click", function (event) {
+    const close = event.target.closest(".alert-dismiss");
+    if (close) close.closest(".alert").remove();
+  });
+
   window.attuneAlert = alertBox;
 
   document.addEventListener("click", function (event) {

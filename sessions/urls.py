@@ -6,6 +6,8 @@ urlpatterns = [
     path("w/<id:pk>/sessions/", views.sessions_page, name="sessions"),
     path("w/<id:pk>/sessions/start/", views.session_start, name="session_start"),
     path("w/<id:pk>/sessions/<id:session_id>/end/", views.session_end, name="session_end"),
+    path("w/<id:pk>/sessions/<id:session_id>/present/", views.session_present,
+         name="session_present"),
     path("w/<id:pk>/sessions/<id:session_id>/rotate/<str:role>/", views.link_rotate,
          name="link_rotate"),
     path("w/<id:pk>/people/<id:participant_id>/remove/", views.participant_remove,

@@ -10,7 +10,7 @@ from django.http import (
     HttpResponse,
     JsonResponse,
 )
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.timezone import localtime
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -32,6 +32,7 @@ from .access import (
 from .forms import JoinForm, SessionForm
 from .fragments import Target, fetched_op
 from .models import Participant, Role
+from .qr import qr_svg
 from .selectors import ballot as my_ballot
 from .selectors import room_for
 from .viewer import FACILITATORS, ROOM, Viewer
@@ -40,11 +41,14 @@ BAD_LINK = ("This link doesn't work: it is wrong, or the facilitator has replace
             "new one. Ask the facilitator for the current link.")
 
 
+def join_url(request: HttpRequest, token: str) -> str:
+    return request.build_absolute_uri(reverse("join", args=[token]))
+
+
 def links_context(request: HttpRequest, member: Membership) -> dict:
     sessions = list(member.workshop.sessions.prefetch_related("participants"))
-    links = [(session,
-              request.build_absolute_uri(reverse("join", args=[session.join_token])),
-              request.build_absolute_uri(reverse("join", args=[session.observer_token])))
+    links = [(session, join_url(request, session.join_token),
+              join_url(request, session.observer_token))
              for session in sessions]
     return {"workshop": member.workshop, "member": member, "sessions": sessions,
             "links": links, "form": SessionForm()}
@@ -53,6 +57,18 @@ def links_context(request: HttpRequest, member: Membership) -> dict:
 @board_view(FACILITATE)
 def sessions_page(request: HttpRequest, member: Membership) -> HttpResponse:
     return render(request, "sessions/sessions.html", links_context(request, member))
+
+
+@require_GET
+@board_view(FACILITATE)
+def session_present(request: HttpRequest, member: Membership, session_id: int) -> HttpResponse:
+    """The join link for the projector: a large QR code and the address to type."""
+    session = get_object_or_404(member.workshop.sessions, pk=session_id)
+    url = join_url(request, session.join_token)
+    return render(request, "sessions/present.html", {
+        "workshop": member.workshop, "session": session, "url": url,
+        "qr": qr_svg(url, f"QR code of the join link of {member.workshop.title}"),
+    })
 
 
 @require_POST
@@ -169,7 +185,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
     except limits.Limited as error:
         return private(limits.too_many(error))
     if found is None:
-        raise Http404(BAD_LINK)
+        return private(dead_link(request))
     session, role = found
     current = find_membership(request.user, request.session, session.workshop_id)
     if current is not None and request.method == "GET":
@@ -189,7 +205,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         except services.Banned:
             return private(removed(request, session))
         if participant is None:
-            raise Http404(BAD_LINK)
+            return private(dead_link(request))
         # A new key for the session that now opens a board: one fixed before (a shared
         # computer, a planted cookie) does not.
         request.session.cycle_key()
@@ -228,6 +244,12 @@ def joined_before(request: HttpRequest, workshop_id: int) -> Participant | None:
         return None
     return Participant.objects.filter(pk=participant_id,
                                       session__workshop_id=workshop_id).first()
+
+
+def dead_link(request: HttpRequest) -> HttpResponse:
+    """A link that opens no board (mistyped, replaced, expired, or its session ended):
+    a page that says what to do, in every mode (never Django's debug page)."""
+    return render(request, "sessions/dead_link.html", {"message": BAD_LINK}, status=404)
 
 
 def removed(request: HttpRequest, session) -> HttpResponse:

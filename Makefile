@@ -4,6 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# `make run HOST=0.0.0.0` lets phones on the same network in: the links printed use this
+# machine's address on the network, and debug's ALLOWED_HOSTS takes it too.
+ifeq ($(HOST),0.0.0.0)
+LAN_IP := $(shell hostname -I 2>/dev/null | cut -d' ' -f1)
+PUBLIC_HOST := $(or $(LAN_IP),127.0.0.1)
+run: export ALLOWED_HOSTS ?= 127.0.0.1,localhost,$(PUBLIC_HOST)
+else
+PUBLIC_HOST := $(HOST)
+endif
 
 .PHONY: run test lint check serve migrate seed bench clean
 
@@ -23,15 +32,20 @@ run: export DEBUG ?= 1
 run: $(VENV)/.installed
 	mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_demo --base-url http://$(PUBLIC_HOST):$(PORT)
 	@echo ""
-	@echo "  Attune is running:  http://$(HOST):$(PORT)/"
+	@echo "  Attune is running:  http://$(PUBLIC_HOST):$(PORT)/"
 	@echo "  Log in as demo / demo; the demo workshop's join links are on its Sessions page."
 	@echo ""
 	$(BIN)/python -m workshop.serve -b $(HOST) -p $(PORT) workshop.asgi:application
 
-test: lint
+test: lint node_modules/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# axe-core, which the browser tests inject into pages to check accessibility.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 # ruff; the layers of docs/architecture.md (import-linter); types (mypy + django-stubs).
 lint: $(VENV)/.installed-dev

@@ -190,3 +190,12 @@ def test_join_link_from_the_summary_opens():
     response = Client(HTTP_HOST="127.0.0.1").get(f"/join/{session.join_token}/")
 
     assert response.status_code == 200
+
+
+def test_the_summary_prints_full_clickable_addresses_from_the_base_url():
+    out = seed("--base-url", "http://192.168.1.20:8000/")
+    workshop = demo_workshop()
+    session = workshop.sessions.get()
+    assert f"Board:          http://192.168.1.20:8000/w/{workshop.pk}/" in out
+    assert f"Join link:      http://192.168.1.20:8000/join/{session.join_token}/" in out
+    assert f"Observer link:  http://192.168.1.20:8000/join/{session.observer_token}/" in out

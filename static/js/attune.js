@@ -51,6 +51,27 @@
 
   window.attuneAlert = alertBox;
 
+  // Sticky things sit below the header at its real height (it wraps on narrow screens),
+  // and a heading scrolled to lands below the header and the room bar. Where the header
+  // is not sticky (phones) it takes no room.
+  function measure() {
+    const root = document.documentElement.style;
+    const topbar = document.querySelector(".topbar");
+    if (topbar) {
+      const sticky = window.getComputedStyle(topbar).position === "sticky";
+      root.setProperty("--header-h", (sticky ? topbar.offsetHeight : 0) + "px");
+    }
+    const bar = document.getElementById("room-bar");
+    if (bar) root.setProperty("--bar-h", bar.offsetHeight + "px");
+  }
+  window.attuneMeasure = measure;
+  measure();
+  if (window.ResizeObserver) {
+    const topbar = document.querySelector(".topbar");
+    if (topbar) new ResizeObserver(measure).observe(topbar);
+  }
+  window.addEventListener("resize", measure);
+
   document.addEventListener("click", function (event) {
     const button = event.target.closest("[data-copy]");
     if (!button) return;

@@ -518,9 +518,38 @@
   function goToRoom() {
     const target = room.phase && document.getElementById("phase-" + room.phase);
     if (target) target.scrollIntoView({ behavior: "smooth", block: "start" });
+    autoScrollUntil = Date.now() + 1500;
     following = true;
     updateBackButton();
   }
+
+  // Scrolling away from the room's phase is looking around, as following an agenda
+  // link is: the page stops following the room and offers the way back; scrolling back
+  // to it follows again. (Not while the page scrolls there by itself.)
+  let autoScrollUntil = 0;
+  let scrollPending = false;
+  function roomInView() {
+    const section = room.phase && document.getElementById("phase-" + room.phase);
+    if (!section) return true;
+    const bar = document.getElementById("room-bar");
+    const under = bar ? bar.getBoundingClientRect().bottom : 0;
+    const box = section.getBoundingClientRect();
+    return box.bottom > under + 48 && box.top < window.innerHeight - 48;
+  }
+  // A person's own scrolling ends the page's.
+  for (const kind of ["wheel", "touchstart", "keydown", "mousedown"]) {
+    window.addEventListener(kind, function () { autoScrollUntil = 0; }, { passive: true });
+  }
+  window.addEventListener("scroll", function () {
+    if (scrollPending) return;
+    scrollPending = true;
+    window.requestAnimationFrame(function () {
+      scrollPending = false;
+      if (Date.now() < autoScrollUntil) return;
+      following = roomInView();
+      updateBackButton();
+    });
+  }, { passive: true });
 
   function updateBackButton() {
     const button = document.querySelector(".back-to-room");
@@ -543,8 +572,27 @@
       else { following = false; updateBackButton(); }
     }
     updateBackButton();
+    showControls();
     tick();
   }
+
+  // The facilitator's controls on a phone: folded behind "Controls", open until closed
+  // (the room bar is redrawn by every room change: the choice is kept here).
+  let controlsOpen = false;
+  function showControls() {
+    const bar = document.getElementById("room-bar");
+    const toggle = bar && bar.querySelector(".room-more");
+    if (!toggle) return;
+    bar.classList.toggle("controls-open", controlsOpen);
+    toggle.setAttribute("aria-expanded", String(controlsOpen));
+    toggle.textContent = controlsOpen ? "Hide controls" : "Controls";
+    window.attuneMeasure && window.attuneMeasure();
+  }
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest(".room-more")) return;
+    controlsOpen = !controlsOpen;
+    showControls();
+  });
 
   function showSpotlight() {
     for (const el of document.querySelectorAll(".spotlight")) {

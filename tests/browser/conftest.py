@@ -173,8 +173,10 @@ class Crowd:
     def board_path(self) -> str:
         return f"/w/{self.board['workshop']}/"
 
-    def _person(self, name: str, storage_state: dict | None = None) -> Person:
-        context = self.browser.new_context(viewport={"width": 1280, "height": 900},
+    def _person(self, name: str, storage_state: dict | None = None,
+                viewport: tuple[int, int] = (1280, 900)) -> Person:
+        width, height = viewport
+        context = self.browser.new_context(viewport={"width": width, "height": height},
                                            storage_state=storage_state)
         context.add_init_script(RECORD_STATES)
         page = context.new_page()
@@ -191,9 +193,10 @@ class Crowd:
         self.people.append(person)
         return person
 
-    def facilitator(self, base_url: str | None = None, name: str = "fran") -> Person:
+    def facilitator(self, base_url: str | None = None, name: str = "fran",
+                    viewport: tuple[int, int] = (1280, 900)) -> Person:
         base = base_url or self.base_url
-        person = self._person(name, self.facilitator_state)
+        person = self._person(name, self.facilitator_state, viewport)
         page = person.page
         if self.facilitator_state is None:  # sign in (outsiders get a 404, not a login)
             page.goto(f"{base}/accounts/login/?next={self.board_path}")
@@ -207,9 +210,10 @@ class Crowd:
         return person
 
     def participant(self, name: str, function: str = "product",
-                    base_url: str | None = None) -> Person:
+                    base_url: str | None = None,
+                    viewport: tuple[int, int] = (1280, 900)) -> Person:
         base = base_url or self.base_url
-        person = self._person(name)
+        person = self._person(name, viewport=viewport)
         page = person.page
         page.goto(f"{base}/join/{self.board['join']}/")
         page.fill("#id_display_name", name)
@@ -252,13 +256,13 @@ def seed_boards(stack: Stack, count: int) -> list[dict[str, str]]:
         f"for i in range({count}):\n"
         "    ws = w.create_workshop(u, f'Live board {i + 2}', 'Northwind')\n"
         "    se = s.start_session(Membership(ws, 'facilitator', user=u), 'Sitting 1')\n"
-        "    print('BOARD', ws.pk, se.join_token)\n")
+        "    print('BOARD', ws.pk, se.join_token, se.observer_token)\n")
     boards = []
     for line in out.splitlines():
         if line.startswith("BOARD "):
-            _, workshop, join = line.split()
-            boards.append({"workshop": workshop, "join": join, "user": "fran",
-                           "password": "fran-pass-123"})
+            _, workshop, join, observe = line.split()
+            boards.append({"workshop": workshop, "join": join, "observe": observe,
+                           "user": "fran", "password": "fran-pass-123"})
     return boards
 
 

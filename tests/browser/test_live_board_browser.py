@@ -480,25 +480,26 @@ def test_a_recipe_moves_between_lanes_and_quadrants_on_every_page(crowd: Crowd, 
     pks = pat.page.locator("#list-recipes > article").evaluate_all(
         "els => els.map(el => el.id.split('-').pop())")
     first, second = pks
-    lane_now = "#lane-now > .placeholder"
+    lane_next = "#lane-next > .placeholder"
     for person in (pat, dana):
-        expect(person.page.locator(lane_now)).to_be_visible()
+        expect(person.page.locator(lane_next)).to_be_visible()
         assert lane_of(person, f"roadmap-{second}") == "lane-unplanned"
 
-    # Pat places the second recipe in "now" from its roadmap card.
+    # Pat places the second recipe in "next" from its roadmap card (not "now": with no
+    # data source linked, its readiness gate is not met).
     card = pat.page.locator(f"#roadmap-{second}")
     card.locator("button", has_text="Place / edit").click()
     form = pat.page.locator(f"form#roadmap-{second}")
-    form.locator("select[name$='-phase']").select_option("now")
+    form.locator("select[name$='-phase']").select_option("next")
     form.locator("input[name$='-owner']").fill("Growth team")
     form.locator("button.primary").click()
     for person in (pat, dana):
-        expect(person.page.locator(f"#lane-now > #roadmap-{second}")).to_contain_text(
+        expect(person.page.locator(f"#lane-next > #roadmap-{second}")).to_contain_text(
             "Growth team")
-        expect(person.page.locator(lane_now)).to_be_hidden()
+        expect(person.page.locator(lane_next)).to_be_hidden()
         expect(person.page.locator(f"#lane-unplanned > #roadmap-{first}")).to_be_attached()
     pat.page.locator("#phase-roadmap").scroll_into_view_if_needed()
-    pat.shot("placed in now")
+    pat.shot("placed in next")
 
     # Dana gives the first recipe low impact: its matrix entry changes quadrant.
     dana.page.locator(f"#recipes-{first} button", has_text="Edit").click()

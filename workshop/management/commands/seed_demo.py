@@ -480,8 +480,13 @@ class Command(BaseCommand):
             "--reset", action="store_true",
             help="Delete the demo workshop (board, sessions, participants) and create it anew.",
         )
+        parser.add_argument(
+            "--base-url", default="",
+            help="Print full, clickable addresses from this root, e.g. http://127.0.0.1:8000.",
+        )
 
-    def handle(self, *args, reset: bool = False, **options):
+    def handle(self, *args, reset: bool = False, base_url: str = "", **options):
+        self.base_url = base_url.rstrip("/")
         with transaction.atomic():
             user = self.demo_user()
             existing = Workshop.objects.filter(owner=user, title=TITLE).order_by("pk")
@@ -579,11 +584,13 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"The demo workshop “{workshop}” is already there; nothing "
                               f"changed (use --reset to recreate it).")
-        self.stdout.write(f"  Board:          {workshop.get_absolute_url()}")
+        root = getattr(self, "base_url", "")
+        self.stdout.write(f"  Board:          {root}{workshop.get_absolute_url()}")
         session = WorkshopSession.objects.filter(workshop=workshop).order_by("-number").first()
         if session is not None:
-            self.stdout.write(f"  Join link:      {reverse('join', args=[session.join_token])}")
+            join = reverse("join", args=[session.join_token])
+            self.stdout.write(f"  Join link:      {root}{join}")
             self.stdout.write(
-                f"  Observer link:  {reverse('join', args=[session.observer_token])}"
+                f"  Observer link:  {root}{reverse('join', args=[session.observer_token])}"
             )
         self.stdout.write(f"  Log in as:      {DEMO_USERNAME} / {DEMO_PASSWORD}")

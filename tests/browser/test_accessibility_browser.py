@@ -1,0 +1,85 @@
+"""Every page, for every role, as axe-core (the npm package, injected by Playwright)
+reads it: no critical or serious violation of WCAG 2 A/AA, at a laptop's width and a
+phone's. The scan runs on the page as people see it, live frames applied."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from browser.conftest import Crowd, Person
+from playwright.sync_api import Page, expect
+from servers import ROOT
+
+pytestmark = [pytest.mark.browser, pytest.mark.own_servers]
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+PHONE = (390, 844)
+SCAN = """async () => {
+  const result = await axe.run(document, {
+    runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+    resultTypes: ["violations"] });
+  return result.violations
+    .filter((v) => v.impact === "critical" || v.impact === "serious")
+    .map((v) => ({ id: v.id, impact: v.impact,
+                   where: v.nodes.slice(0, 5).map((n) => n.target.join(" ")) }));
+}"""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _axe_is_installed() -> None:
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run `npm ci` (make test does) to install axe-core")
+
+
+def violations(page: Page) -> list[dict]:
+    # Injected through the browser's devtools protocol: the pages' Content-Security-Policy
+    # (rightly) refuses inline scripts, and must stay on for everything else.
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;0")
+    return page.evaluate(SCAN)
+
+
+def assert_accessible(person: Person, what: str) -> None:
+    found = violations(person.page)
+    person.shot(what)
+    assert found == [], f"{what} ({person.name}): " + json.dumps(found, indent=1)
+
+
+@pytest.mark.parametrize("viewport", [(1280, 900), PHONE], ids=["laptop", "phone"])
+def test_the_board_has_no_serious_accessibility_violation_for_any_role(
+        crowd: Crowd, viewport):
+    fran = crowd.facilitator(viewport=viewport)
+    pat = crowd.participant("Pat Lee", viewport=viewport)
+    pat.add("parking_lot", question="Who owns consent?")
+    for person in (fran, pat):
+        expect(person.page.locator("#list-parking_lot > article")).to_have_count(1)
+    observer = crowd._person("Olu (observer)", viewport=viewport)
+    observer.page.goto(f"{crowd.base_url}/join/{crowd.board['observe']}/")
+    observer.page.fill("#id_display_name", "Olu")
+    if observer.page.locator("#id_function").count():
+        observer.page.select_option("#id_function", "legal")
+    observer.page.locator("main form button.primary").click()
+    observer.page.wait_for_url(f"**{crowd.board_path}")
+    observer.expect_state("live")
+    for person in (fran, pat, observer):
+        assert_accessible(person, f"board at {viewport[0]} px")
+
+
+def test_the_pages_around_the_board_have_no_serious_accessibility_violation(crowd: Crowd):
+    fran = crowd.facilitator()
+    page = fran.page
+    workshop = crowd.board["workshop"]
+    for path, what in [("/", "home"), (f"/w/{workshop}/sessions/", "sessions and links")]:
+        page.goto(crowd.base_url + path)
+        assert_accessible(fran, what)
+    page.locator("a", has_text="Show the QR code on a screen").first.click()
+    expect(page.locator(".present-qr svg")).to_be_visible()
+    assert_accessible(fran, "present the join link")
+
+    visitor = crowd._person("visitor", viewport=PHONE)
+    for path, what in [(f"/join/{crowd.board['join']}/", "join page"),
+                       ("/join/no-such-link/", "dead link"),
+                       ("/accounts/login/", "sign in")]:
+        visitor.page.goto(crowd.base_url + path)
+        assert_accessible(visitor, what)

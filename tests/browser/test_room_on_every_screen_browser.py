@@ -1,0 +1,86 @@
+"""The room as people see it on a phone and a laptop: the phase and its clock always in
+view, below a header that never covers them, and the facilitator's controls within
+reach at both widths. Screenshots in test-artifacts/browser/<test>/."""
+
+from __future__ import annotations
+
+import pytest
+from browser.conftest import Crowd, Person
+from playwright.sync_api import expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.own_servers]
+
+PHONE = (390, 844)
+BOX = """(selector) => { const r = document.querySelector(selector).getBoundingClientRect();
+  return [r.top, r.bottom, r.left, r.right]; }"""
+
+
+def box(person: Person, selector: str) -> list[float]:
+    return person.page.evaluate(BOX, selector)
+
+
+def test_a_phone_always_shows_the_phase_its_clock_and_the_way_back(crowd: Crowd):
+    fran = crowd.facilitator()
+    pat = crowd.participant("Pat Lee", viewport=PHONE)
+    fran.room_bar_button("Next phase").click()
+    pat.page.wait_for_function("() => window.attuneLive.room.phase === 'stakeholders'")
+    bar = pat.page.locator("#room-bar")
+    expect(bar.locator(".room-phase")).to_have_text("Stakeholders")
+
+    # Pat looks at the roadmap, far down the page: the bar stays at the top of the
+    # screen with the phase, the clock and the way back.
+    pat.page.locator("#phase-roadmap").scroll_into_view_if_needed()
+    pat.page.mouse.wheel(0, 600)
+    expect(bar).to_be_in_viewport()
+    top, bottom, left, right = box(pat, "#room-bar")
+    assert top == 0 and bottom < 90, (top, bottom)  # one compact row at the very top
+    assert left >= -1 and right <= PHONE[0] + 1, (left, right)  # nothing spills sideways
+    expect(bar.locator("[data-timer]")).to_be_visible()
+    back = pat.page.locator(".back-to-room")
+    expect(back).to_be_visible()
+    pat.shot("looking around on a phone")
+    back.click()
+    expect(pat.page.locator("#phase-stakeholders h2").first).to_be_in_viewport()
+    # The phase's heading is below the bar, not under it.
+    heading = box(pat, "#phase-stakeholders h2")
+    assert heading[0] >= box(pat, "#room-bar")[1], heading
+    pat.shot("back in the room on a phone")
+    width = pat.page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE[0], f"the page is {width} px wide on a {PHONE[0]} px phone"
+
+
+def test_on_a_laptop_the_room_bar_sits_below_the_header_whatever_its_height(crowd: Crowd):
+    fran = crowd.facilitator()
+    fran.page.locator("#phase-roadmap").scroll_into_view_if_needed()
+    fran.page.mouse.wheel(0, 400)
+    header = box(fran, ".topbar")
+    bar = box(fran, "#room-bar")
+    assert bar[0] >= header[1] - 1, (header, bar)  # not under the header
+    agenda = box(fran, ".sidebar-title")
+    assert agenda[0] >= header[1] - 1, (header, agenda)
+    # The controls fit one row beside the phase and its clock.
+    buttons = fran.page.locator("#room-controls button")
+    tops = {round(b["y"]) for b in (buttons.nth(i).bounding_box()
+                                    for i in range(buttons.count()))}
+    assert len(tops) == 1, f"the room's controls wrap onto {len(tops)} rows"
+    expect(fran.page.locator(".room-more")).to_be_hidden()
+    fran.shot("room bar below the header")
+
+
+def test_a_facilitator_on_a_phone_opens_the_controls_and_they_stay_open(crowd: Crowd):
+    fran = crowd.facilitator(viewport=PHONE)
+    controls = fran.page.locator("#room-controls")
+    expect(controls).to_be_hidden()
+    toggle = fran.page.get_by_role("button", name="Controls")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    toggle.click()
+    expect(controls).to_be_visible()
+    fran.room_bar_button("Start timer").click()
+    expect(fran.page.locator("#room-bar .timer")).to_have_class("timer running")
+    # The bar was redrawn by the change; the controls are still open.
+    expect(controls).to_be_visible()
+    expect(fran.page.get_by_role("button", name="Hide controls")).to_have_attribute(
+        "aria-expanded", "true")
+    fran.shot("controls open on a phone")
+    fran.page.get_by_role("button", name="Hide controls").click()
+    expect(controls).to_be_hidden()

@@ -1,8 +1,11 @@
 """The rules the board derives: readiness, quadrants, risk scores and readiness gates."""
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
+from sessions import services as session_services
+from sessions.access import Membership
+from sessions.models import Role
 from workshop import services
 from workshop.choices import Quadrant, Readiness, RoadmapPhase
 from workshop.forms import DataSourceForm
@@ -144,3 +147,23 @@ def test_every_change_bumps_the_board_version_and_logs_an_event(host, add, works
     assert workshop.version == start + 2
     kinds = list(workshop.events.filter(version__gt=start).values_list("kind", flat=True))
     assert kinds == ["item.added", "item.deleted"]
+
+
+def test_a_facilitator_places_a_gated_recipe_in_now_with_its_override_in_one_step(
+        host, gated_recipe):
+    recipe, _ = gated_recipe
+    placed = services.place_on_roadmap(host, recipe.pk, {"phase": RoadmapPhase.NOW},
+                                       recipe.version, override_reason=" Consent first ")
+    assert placed.phase == RoadmapPhase.NOW
+    assert (placed.gate_override_reason, placed.gate_override_by) == ("Consent first", "fran")
+
+
+def test_only_a_facilitator_records_an_override_while_placing(live_session, gated_recipe):
+    recipe, _ = gated_recipe
+    person = session_services.join_session(live_session.join_token, "Pat", "design")
+    pat = Membership(recipe.workshop, Role.PARTICIPANT, participant=person)
+    with pytest.raises(PermissionDenied):
+        services.place_on_roadmap(pat, recipe.pk, {"phase": RoadmapPhase.NOW},
+                                  recipe.version, override_reason="Because")
+    recipe.refresh_from_db()
+    assert (recipe.phase, recipe.gate_override_reason) == ("", "")

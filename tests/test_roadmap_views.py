@@ -65,3 +65,45 @@ def test_only_the_facilitator_overrides_a_gate(clients, workshop, gated, role, s
 
 def test_observer_cannot_place_recipes(observer_client, workshop, gated):
     assert place(observer_client, workshop, gated, "later").status_code == 403
+
+
+def test_a_facilitator_is_offered_the_override_in_the_place_form(facilitator_client,
+                                                                 participant_client,
+                                                                 workshop, gated):
+    url = f"/w/{workshop.pk}/roadmap/{gated.pk}/?edit"
+    field = f'name="roadmap-{gated.pk}-override_reason"'
+    assert field in facilitator_client.get(url).content.decode()
+    assert field not in participant_client.get(url).content.decode()
+
+
+def test_a_refused_placement_keeps_what_was_typed_and_offers_the_override(
+        facilitator_client, workshop, gated):
+    response = place(facilitator_client, workshop, gated, "now")
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "readiness gate is not met" in html
+    assert 'value="Mina"' in html and 'value="+2pt retention"' in html
+    assert f'name="roadmap-{gated.pk}-override_reason"' in html
+
+
+def test_placing_in_now_with_a_reason_records_the_override_in_the_same_step(
+        facilitator_client, workshop, gated):
+    data = prefixed({"phase": "now", "owner": "Mina", "exit_metric": "+2pt",
+                     "override_reason": "Pilot on 1% behind a consent banner"},
+                    f"roadmap-{gated.pk}") | {"version": "1"}
+    response = facilitator_client.post(f"/w/{workshop.pk}/roadmap/{gated.pk}/", data)
+    assert response.status_code == 204
+    gated.refresh_from_db()
+    assert (gated.phase, gated.owner) == ("now", "Mina")
+    assert gated.gate_override_reason == "Pilot on 1% behind a consent banner"
+    assert gated.gate_override_by == "fran"
+
+
+def test_a_participant_cannot_slip_an_override_into_a_placement(participant_client,
+                                                                workshop, gated):
+    data = prefixed({"phase": "now", "owner": "Mina", "override_reason": "Because I say so"},
+                    f"roadmap-{gated.pk}") | {"version": "1"}
+    response = participant_client.post(f"/w/{workshop.pk}/roadmap/{gated.pk}/", data)
+    assert response.status_code == 422
+    gated.refresh_from_db()
+    assert (gated.phase, gated.gate_override_reason) == ("", "")

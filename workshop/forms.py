@@ -81,9 +81,29 @@ class RecipeForm(BoardItemForm):
 
 
 class RoadmapForm(BoardItemForm):
+    """Where a recipe goes on the roadmap. For a facilitator placing a gated recipe, the
+    override is offered in the same form, so a refusal is answered where it happens."""
+
+    override_reason = forms.CharField(
+        label="Why it goes ahead anyway", max_length=LONG, required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Only needed to put it in “now” while its readiness gate is not met; "
+                  "recorded as the facilitator's override.",
+    )
+
     class Meta:
         model = Recipe
         fields = ["phase", "owner", "exit_metric", "dependencies"]
+
+    def __init__(self, *args, offer_override: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not offer_override:
+            del self.fields["override_reason"]
+
+    def placement(self) -> tuple[dict, str]:
+        """The recipe's new place, and the override reason typed (or "")."""
+        data = dict(self.cleaned_data)
+        return data, data.pop("override_reason", "").strip()
 
 
 class GateOverrideForm(forms.Form):

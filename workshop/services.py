@@ -181,13 +181,20 @@ def update_north_star(
 
 @transaction.atomic
 def place_on_roadmap(
-    member: Membership, recipe_id: int, data: dict[str, Any], base_version: int | None
+    member: Membership, recipe_id: int, data: dict[str, Any], base_version: int | None,
+    override_reason: str = "",
 ) -> Recipe:
-    """Put a recipe in a roadmap phase. A gated recipe enters 'now' only with an override."""
+    """Put a recipe in a roadmap phase. A gated recipe enters 'now' only with an override,
+    which a facilitator may record in the same step (`override_reason`)."""
     member.require(EDIT)
     check_unlocked(member, "roadmap")
     recipe = _locked(Recipe, member.workshop.pk, recipe_id)
     _check_version(recipe, base_version)
+    if override_reason.strip():
+        member.require(FACILITATE)
+        _record_override(recipe, member, override_reason)
+        record_event(member.workshop.pk, Kind.GATE_OVERRIDDEN, "roadmap", recipe.pk,
+                     member.name)
     if (
         data.get("phase") == RoadmapPhase.NOW
         and recipe.phase != RoadmapPhase.NOW
@@ -204,14 +211,19 @@ def place_on_roadmap(
     return recipe
 
 
+def _record_override(recipe: Recipe, member: Membership, reason: str) -> None:
+    reason = reason.strip()
+    recipe.gate_override_reason = reason
+    recipe.gate_override_by = member.name if reason else ""
+    recipe.gate_override_at = timezone.now() if reason else None
+
+
 @transaction.atomic
 def override_gate(member: Membership, recipe_id: int, reason: str) -> Recipe:
     """Record why a gated recipe may go ahead; an empty reason withdraws the override."""
     member.require(FACILITATE)
     recipe = _locked(Recipe, member.workshop.pk, recipe_id)
-    recipe.gate_override_reason = reason.strip()
-    recipe.gate_override_by = member.name if reason.strip() else ""
-    recipe.gate_override_at = timezone.now() if reason.strip() else None
+    _record_override(recipe, member, reason)
     recipe.version += 1
     recipe.save()
     record_event(member.workshop.pk, Kind.GATE_OVERRIDDEN, "roadmap", recipe.pk, member.name)

@@ -262,18 +262,24 @@ def roadmap_card(request: HttpRequest, member: Membership, item_id: int) -> Http
     if request.method == "GET" and request.GET.get("edit") is None:
         return render_roadmap_card(request, member, item_id)
     member.require(EDIT)
+    recipe = Recipe.objects.prefetch_related("data_sources", "risks").get(
+        workshop=member.workshop, pk=item_id)
+    # A facilitator is offered the override beside the phase, while the gate is not met.
+    offer = member.allows(FACILITATE) and recipe.is_gated and not recipe.has_override
     if request.method == "GET":
-        recipe = Recipe.objects.get(workshop=member.workshop, pk=item_id)
         return render_form(request, member, RoadmapForm(instance=recipe,
                                                         workshop=member.workshop,
-                                                        prefix=f"roadmap-{item_id}"),
+                                                        prefix=f"roadmap-{item_id}",
+                                                        offer_override=offer),
                            request.path, item=recipe, dom_id=f"roadmap-{item_id}")
-    # The service reads (and locks) the recipe; the form only checks what was posted.
-    form = RoadmapForm(request.POST, workshop=member.workshop, prefix=f"roadmap-{item_id}")
+    # The service reads (and locks) the recipe again; the form only checks what was posted.
+    form = RoadmapForm(request.POST, workshop=member.workshop, prefix=f"roadmap-{item_id}",
+                       offer_override=offer)
     if form.is_valid():
+        data, reason = form.placement()
         try:
-            services.place_on_roadmap(member, item_id, form.cleaned_data,
-                                      posted_version(request))
+            services.place_on_roadmap(member, item_id, data, posted_version(request),
+                                      override_reason=reason)
             return saved()
         except ValidationError as error:
             form.add_error(None, error)
@@ -281,11 +287,9 @@ def roadmap_card(request: HttpRequest, member: Membership, item_id: int) -> Http
             form.add_error(None, "Someone changed this recipe's place on the roadmap meanwhile. "
                                  "Cancel to see it, then try again.")
             return render_form(request, member, form, request.path, status=409,
-                               item=Recipe.objects.get(workshop=member.workshop, pk=item_id),
-                               dom_id=f"roadmap-{item_id}")
+                               item=recipe, dom_id=f"roadmap-{item_id}")
     return render_form(request, member, form, request.path, status=422,
-                       item=Recipe.objects.get(workshop=member.workshop, pk=item_id),
-                       dom_id=f"roadmap-{item_id}")
+                       item=recipe, dom_id=f"roadmap-{item_id}")
 
 
 @require_POST

@@ -84,3 +84,22 @@ def test_a_facilitator_on_a_phone_opens_the_controls_and_they_stay_open(crowd: C
     fran.shot("controls open on a phone")
     fran.page.get_by_role("button", name="Hide controls").click()
     expect(controls).to_be_hidden()
+
+
+def test_a_facilitator_sees_the_locks_they_set_and_participants_are_told(crowd: Crowd):
+    fran = crowd.facilitator()
+    pat = crowd.participant("Pat Lee")
+    fran.page.locator("#phase-decisions .phase-tools button.when-unlocked").click()
+    fran_note = fran.page.locator("#phase-decisions .lock-note")
+    expect(fran_note).to_be_visible()
+    expect(fran_note).to_have_text(
+        "Locked: participants can keep writing here but cannot save until you unlock it.",
+        use_inner_text=True)
+    pat_note = pat.page.locator("#phase-decisions .lock-note")
+    expect(pat_note).to_have_text(
+        "Locked by the facilitator: you can keep writing, and save when it is unlocked.",
+        use_inner_text=True)
+    fran.shot("the facilitator sees the lock")
+    fran.page.locator("#phase-decisions .phase-tools button.when-locked").click()
+    expect(fran_note).to_be_hidden()
+    expect(pat_note).to_be_hidden()

@@ -80,6 +80,13 @@ def test_the_pages_around_the_board_have_no_serious_accessibility_violation(crow
     visitor = crowd._person("visitor", viewport=PHONE)
     for path, what in [(f"/join/{crowd.board['join']}/", "join page"),
                        ("/join/no-such-link/", "dead link"),
-                       ("/accounts/login/", "sign in")]:
+                       ("/accounts/login/", "sign in"),
+                       ("/accounts/signup/", "sign up")]:
         visitor.page.goto(crowd.base_url + path)
         assert_accessible(visitor, what)
+
+    pat = crowd.participant("Pat Lee", viewport=PHONE)
+    pat.page.on("dialog", lambda dialog: dialog.accept())
+    pat.page.get_by_role("button", name="Leave").click()
+    expect(pat.page.locator("h1")).to_contain_text("left")
+    assert_accessible(pat, "after leaving")

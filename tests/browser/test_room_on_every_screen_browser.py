@@ -19,32 +19,77 @@ def box(person: Person, selector: str) -> list[float]:
     return person.page.evaluate(BOX, selector)
 
 
+def bar_in_view_with(person: Person, phase: str) -> None:
+    """The phone shows the room bar at the top of the screen, whole, with the phase's
+    name and the clock, wherever the page is scrolled."""
+    bar = person.page.locator("#room-bar")
+    expect(bar).to_be_in_viewport(ratio=1)
+    expect(bar.locator(".room-phase")).to_have_text(phase)
+    expect(bar.locator("[data-timer]")).to_be_in_viewport()
+    top, bottom, left, right = box(person, "#room-bar")
+    assert bottom - top < 80, (top, bottom)  # one compact row
+    # Stuck to the top of the screen once the page is scrolled past where it sits.
+    assert top <= 1 or person.page.evaluate("window.scrollY") < 500, top
+    assert left >= -1 and right <= PHONE[0] + 1, (left, right)  # nothing spills sideways
+
+
+def clock_runs(person: Person) -> None:
+    timer = person.page.locator("[data-timer]")
+    first = int(timer.get_attribute("data-seconds"))
+    person.page.wait_for_function(
+        "s => Number(document.querySelector('[data-timer]').dataset.seconds) < s", arg=first,
+        timeout=5_000)
+
+
 def test_a_phone_always_shows_the_phase_its_clock_and_the_way_back(crowd: Crowd):
     fran = crowd.facilitator()
     pat = crowd.participant("Pat Lee", viewport=PHONE)
+    dana = crowd.participant("Dana Ruiz", "data")
     fran.room_bar_button("Next phase").click()
-    pat.page.wait_for_function("() => window.attuneLive.room.phase === 'stakeholders'")
-    bar = pat.page.locator("#room-bar")
-    expect(bar.locator(".room-phase")).to_have_text("Stakeholders")
+    fran.room_bar_button("Start timer").click()
+    for person in (pat, dana):
+        person.page.wait_for_function(
+            "() => window.attuneLive.room.phase === 'stakeholders'"
+            " && window.attuneLive.room.timer.running")
+    bar_in_view_with(pat, "Stakeholders")
+    clock_runs(pat)
 
-    # Pat looks at the roadmap, far down the page: the bar stays at the top of the
-    # screen with the phase, the clock and the way back.
-    pat.page.locator("#phase-roadmap").scroll_into_view_if_needed()
-    pat.page.mouse.wheel(0, 600)
-    expect(bar).to_be_in_viewport()
-    top, bottom, left, right = box(pat, "#room-bar")
-    assert top == 0 and bottom < 90, (top, bottom)  # one compact row at the very top
-    assert left >= -1 and right <= PHONE[0] + 1, (left, right)  # nothing spills sideways
-    expect(bar.locator("[data-timer]")).to_be_visible()
+    # At any scroll position: the top, the middle, the very end of a long page.
+    height = pat.page.evaluate("document.documentElement.scrollHeight")
+    for y in (0, height // 2, height):
+        pat.page.evaluate("y => window.scrollTo(0, y)", y)
+        pat.page.mouse.wheel(0, 1)  # a person's scroll, as the page tells them apart
+        bar_in_view_with(pat, "Stakeholders")
+    clock_runs(pat)
+    pat.shot("the end of the page on a phone")
+
+    # After any room change, seen while looking elsewhere: a new phase, a lock, a
+    # spotlight, the clock reset.
     back = pat.page.locator(".back-to-room")
     expect(back).to_be_visible()
-    pat.shot("looking around on a phone")
+    fran.room_bar_button("Next phase").click()
+    pat.page.wait_for_function("() => window.attuneLive.room.phase === 'landscape'")
+    bar_in_view_with(pat, "Landscape of connected experience")
+    fran.room_bar_button("Lock the board").click()
+    expect(pat.page.locator("#room-bar .tag.lock")).to_be_visible()
+    bar_in_view_with(pat, "Landscape of connected experience")
+    fran.room_bar_button("Unlock the board").click()
+    fran.room_bar_button("Reset").click()
+    fran.room_bar_button("Start timer").click()
+    pat.page.wait_for_function("() => window.attuneLive.room.timer.running")
+    bar_in_view_with(pat, "Landscape of connected experience")
+    clock_runs(pat)
+    pat.shot("after room changes on a phone")
+
+    # One tap takes Pat back to the room, its heading below the bar, not under it.
     back.click()
-    expect(pat.page.locator("#phase-stakeholders h2").first).to_be_in_viewport()
-    # The phase's heading is below the bar, not under it.
-    heading = box(pat, "#phase-stakeholders h2")
-    assert heading[0] >= box(pat, "#room-bar")[1], heading
+    expect(pat.page.locator("#phase-landscape h2").first).to_be_in_viewport()
+    heading = box(pat, "#phase-landscape h2")
+    assert heading[0] >= box(pat, "#room-bar")[1] - 1, heading
+    expect(back).to_be_hidden()
+    bar_in_view_with(pat, "Landscape of connected experience")
     pat.shot("back in the room on a phone")
+    dana.shot("the room on a laptop")
     width = pat.page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE[0], f"the page is {width} px wide on a {PHONE[0]} px phone"
 

@@ -90,3 +90,38 @@ def test_the_pages_around_the_board_have_no_serious_accessibility_violation(crow
     pat.page.get_by_role("button", name="Leave").click()
     expect(pat.page.locator("h1")).to_contain_text("left")
     assert_accessible(pat, "after leaving")
+
+
+def test_every_action_is_a_control_the_keyboard_reaches(crowd: Crowd):
+    """Whatever acts on the board is a button, a link, a form or a summary (reached with
+    Tab, pressed with Enter), never a clickable element only a mouse can use; and a
+    participant adds an item with the keyboard alone."""
+    fran = crowd.facilitator()
+    not_keyboard = fran.page.evaluate("""() => Array.from(document.querySelectorAll(
+        '[hx-get], [hx-post], [onclick], [data-copy], [data-cancel]'))
+      // (an element that loads by itself, e.g. the ballot on an event, is no action)
+      .filter((el) => !el.hasAttribute('hx-trigger') || /click/.test(el.getAttribute('hx-trigger')))
+      .filter((el) => !el.matches('button, a[href], form, input, select, textarea, summary'))
+      .map((el) => el.outerHTML.slice(0, 120))""")
+    assert not_keyboard == []
+    unreachable = fran.page.evaluate("""() => Array.from(document.querySelectorAll(
+        'button, a[href], summary')).filter((el) => el.tabIndex < 0 && !el.closest('[inert]'))
+      .map((el) => el.outerHTML.slice(0, 120))""")
+    assert unreachable == []
+
+    pat = crowd.participant("Pat Lee")
+    page = pat.page
+    page.locator("#add-parking_lot summary").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#add-parking_lot")).to_have_attribute("open", "")
+    page.keyboard.press("Tab")
+    expect(page.locator("#id_add-parking_lot-question")).to_be_focused()
+    page.keyboard.type("Typed without a mouse")
+    page.locator("#add-parking_lot button.primary").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#list-parking_lot > article")).to_contain_text("Typed without a mouse")
+    # The focus ring shows where the keyboard is (a 3:1 outline, not the browser's).
+    outline = page.evaluate("""() => {
+        const b = document.querySelector('#add-parking_lot button.primary');
+        b.focus(); const s = getComputedStyle(b); return [s.outlineStyle, s.outlineWidth]; }""")
+    assert outline == ["solid", "3px"], outline

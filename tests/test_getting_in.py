@@ -79,3 +79,11 @@ def test_a_link_of_an_ended_session_gets_the_same_page(client, host, live_sessio
     response = client.get(f"/join/{live_session.join_token}/")
     assert response.status_code == 404
     assert "This link doesn't open a board" in response.content.decode()
+
+
+def test_the_present_view_of_an_ended_session_says_so_and_shows_no_code(
+        facilitator_client, host, workshop, live_session):
+    session_services.end_session(host, live_session.pk)
+    html = facilitator_client.get(present_url(workshop, live_session)).content.decode()
+    assert "This session has ended" in html
+    assert "<svg" not in html and live_session.join_token not in html

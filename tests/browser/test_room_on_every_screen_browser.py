@@ -148,3 +148,26 @@ def test_a_facilitator_sees_the_locks_they_set_and_participants_are_told(crowd: 
     fran.page.locator("#phase-decisions .phase-tools button.when-locked").click()
     expect(fran_note).to_be_hidden()
     expect(pat_note).to_be_hidden()
+
+
+def test_the_projected_qr_code_follows_a_rotated_link(crowd: Crowd):
+    fran = crowd.facilitator()
+    sessions = f"{crowd.base_url}/w/{crowd.board['workshop']}/sessions/"
+    fran.page.goto(sessions)
+    fran.page.locator("a", has_text="Show the QR code on a screen").click()
+    code = fran.page.locator(".present-url code")
+    expect(code).to_contain_text(crowd.board["join"])
+    before = fran.page.locator(".present-qr svg path").last.get_attribute("d")
+    fran.shot("the join link on the projector")
+
+    other = fran.context.new_page()
+    other.on("dialog", lambda dialog: dialog.accept())
+    other.goto(sessions)
+    other.locator("button", has_text="Rotate join link").click()
+    expect(other.locator("#alerts")).to_contain_text("New")
+    # Within one refresh (15 s), the projector shows the new link and its code.
+    expect(code).not_to_contain_text(crowd.board["join"], timeout=20_000)
+    new = other.locator(".join-link").input_value()
+    expect(code).to_have_text(new)
+    assert fran.page.locator(".present-qr svg path").last.get_attribute("d") != before
+    fran.shot("the rotated link on the projector")

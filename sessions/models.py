@@ -81,6 +81,11 @@ class Participant(models.Model):
     left_at = models.DateTimeField(null=True, blank=True)
     # Knocked in lobby mode and not let in (nor declined) yet.
     waiting = models.BooleanField(default=False)
+    # Ready, and a raised hand, hold for one phase (its key): when the room moves on
+    # they are over, with no write to clear them.
+    ready_for = models.CharField(max_length=50, blank=True, default="")
+    hand_for = models.CharField(max_length=50, blank=True, default="")
+    hand_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["joined_at", "pk"]

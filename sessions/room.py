@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,7 +15,7 @@ from workshop.events import record_event
 from workshop.models import AgendaPhase
 from workshop.sections import LISTS
 
-from .access import FACILITATE, Membership
+from .access import EDIT, FACILITATE, Membership
 from .models import Participant, Room
 from .selectors import room_for
 
@@ -68,6 +68,11 @@ def move_room(member: Membership, phase_id: int) -> Room:
 
 
 def _go_to(member: Membership, room: Room, phase: AgendaPhase) -> Room:
+    if phase.pk != room.current_phase_id:
+        # A new phase starts with nobody ready and no hand up, even one the room was on
+        # before (ready and hands name their phase, so nothing stale shows meanwhile).
+        Participant.objects.filter(session__workshop_id=member.workshop.pk).exclude(
+            ready_for="", hand_for="").update(ready_for="", hand_for="", hand_at=None)
     room.current_phase = phase
     room.timer_ends_at, room.timer_remaining = None, phase.minutes * 60
     return _save(member, room, Kind.ROOM_PHASE,
@@ -165,4 +170,58 @@ def name_cofacilitator(member: Membership, participant_id: int, on: bool) -> Par
     person.is_cofacilitator = on
     person.save(update_fields=["is_cofacilitator"])
     record_event(member.workshop.pk, Kind.ROOM_COFACILITATOR, "sessions", person.pk, member.name)
+    return person
+
+
+# Ready and raised hands ------------------------------------------------------------
+
+def _me(member: Membership) -> Participant:
+    """The participant writing, their row locked for this write."""
+    member.require(EDIT)
+    if member.participant is None:
+        raise PermissionDenied("Only participants mark themselves ready or raise a hand.")
+    return Participant.objects.select_for_update().get(pk=member.participant.pk)
+
+
+def _phase_key(member: Membership) -> str:
+    phase = room_for(member.workshop).current_phase
+    if phase is None:
+        raise ValidationError("The room is on no phase yet: there is nothing to be ready for.")
+    return phase.key
+
+
+@transaction.atomic
+def set_ready(member: Membership, ready: bool) -> Participant:
+    """Say one is done with the room's phase (or not yet)."""
+    person = _me(member)
+    person.ready_for = _phase_key(member) if ready else ""
+    person.save(update_fields=["ready_for"])
+    record_event(member.workshop.pk, Kind.ROOM_READY, "room", person.pk, member.name)
+    return person
+
+
+@transaction.atomic
+def set_hand(member: Membership, raised: bool) -> Participant:
+    """Raise a hand in the room's phase, or lower one's own. Raising it again keeps
+    one's place in the queue."""
+    person = _me(member)
+    phase = _phase_key(member)
+    if raised and not (person.hand_for == phase and person.hand_at):
+        person.hand_for, person.hand_at = phase, timezone.now()
+    elif not raised:
+        person.hand_for, person.hand_at = "", None
+    person.save(update_fields=["hand_for", "hand_at"])
+    record_event(member.workshop.pk, Kind.ROOM_HAND, "room", person.pk, member.name)
+    return person
+
+
+@transaction.atomic
+def lower_hand(member: Membership, participant_id: int) -> Participant:
+    """A facilitator takes a raised hand (answered, or asked to wait)."""
+    member.require(FACILITATE)
+    person = Participant.objects.select_for_update().get(
+        session__workshop_id=member.workshop.pk, pk=participant_id)
+    person.hand_for, person.hand_at = "", None
+    person.save(update_fields=["hand_for", "hand_at"])
+    record_event(member.workshop.pk, Kind.ROOM_HAND, "room", person.pk, member.name)
     return person

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from workshop.models import Recipe, Workshop
@@ -26,10 +26,35 @@ def room_for(workshop: Workshop) -> Room:
         return room
 
 
+def taking_part(workshop_id: int):
+    """The participants who can take part now: in an open session, by its current join
+    link, not removed, not gone, not waiting in the lobby (observers do not count)."""
+    return Participant.objects.filter(
+        session__workshop_id=workshop_id, session__ended_at__isnull=True,
+        role="participant", removed_at__isnull=True, left_at__isnull=True, waiting=False,
+        joined_with=F("session__join_token"))
+
+
+def hands_and_ready(room: Room) -> dict[str, Any]:
+    """Who is ready for the room's phase (of how many), and the hands raised in it, in
+    the order they went up. Both hold for the phase only: a new phase starts clear."""
+    phase = room.current_phase.key if room.current_phase else ""
+    people = list(taking_part(room.workshop_id)
+                  .values_list("pk", "display_name", "ready_for", "hand_for", "hand_at"))
+    raised = sorted((at, pk, name) for pk, name, _, hand, at in people
+                    if phase and hand == phase and at is not None)
+    return {
+        "ready": sorted(pk for pk, _, ready, _, _ in people if phase and ready == phase),
+        "taking_part": len(people),
+        "hands": [[pk, name] for _, pk, name in raised],
+    }
+
+
 def room_state(room: Room) -> dict[str, Any]:
     """What the page's script needs beyond HTML: where the room is and the timer."""
     now = timezone.now()
     return {
+        **hands_and_ready(room),
         "phase": room.current_phase.key if room.current_phase else None,
         "timer": {
             "running": room.timer_running,

@@ -317,6 +317,28 @@ def room_spotlight(request: HttpRequest, member: Membership) -> HttpResponse:
 
 
 @require_POST
+@board_view(EDIT)
+def room_ready(request: HttpRequest, member: Membership) -> HttpResponse:
+    room.set_ready(member, _flag(request, "ready"))
+    return HttpResponse(status=204)
+
+
+@require_POST
+@board_view(EDIT)
+def room_hand(request: HttpRequest, member: Membership) -> HttpResponse:
+    room.set_hand(member, _flag(request, "raised"))
+    return HttpResponse(status=204)
+
+
+@require_POST
+@board_view(FACILITATE)
+def room_hand_lower(request: HttpRequest, member: Membership,
+                    participant_id: int) -> HttpResponse:
+    room.lower_hand(member, participant_id)
+    return HttpResponse(status=204)
+
+
+@require_POST
 @board_view(FACILITATE)
 def cofacilitate(request: HttpRequest, member: Membership, participant_id: int) -> HttpResponse:
     person = room.name_cofacilitator(member, participant_id, _flag(request, "on"))

@@ -100,6 +100,8 @@ class Board:
                                                                      True),
             Kind.ROOM_COFACILITATOR: lambda: room_services.name_cofacilitator(
                 host, other.pk, True),
+            Kind.ROOM_READY: lambda: room_services.set_ready(self.pat_member, True),
+            Kind.ROOM_HAND: lambda: room_services.set_hand(self.pat_member, True),
             Kind.VOTE_OPENED: lambda: voting.open_vote(host, 3, 2, hidden=False),
             Kind.VOTE_CAST: lambda: voting.cast_dot(self.pat_member, self.recipe.pk),
             Kind.VOTE_CLOSED: lambda: voting.close_vote(host),

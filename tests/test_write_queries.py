@@ -38,8 +38,9 @@ pytestmark = pytest.mark.django_db
 REQUEST_BUDGET = 10
 # The broadcast's render, by kind: measured, flat in the board's size. The largest
 # redraw what a change shows in more than one place (a recipe: its card, its matrix
-# entry and roadmap card, the vote; anonymity: every list for both audiences).
-RENDER_CEILINGS = {"room.anonymous": 19}
+# entry and roadmap card, the vote; anonymity: every list for both audiences, and the
+# room bar, whose state reads who is ready and whose hand is up).
+RENDER_CEILINGS = {"room.anonymous": 20}
 DEFAULT_RENDER_CEILING = 12
 
 
@@ -129,6 +130,8 @@ def writes(board: Board, kim: int) -> list[Write]:
               lambda: {"section": "decisions", "anonymous": "1"}),
         Write(Kind.ROOM_COFACILITATOR, "fran", f"/w/{ws}/people/{kim}/cofacilitate/",
               lambda: {"on": "1"}),
+        Write(Kind.ROOM_READY, "pat", f"/w/{ws}/room/ready/", lambda: {"ready": "1"}),
+        Write(Kind.ROOM_HAND, "pat", f"/w/{ws}/room/hand/", lambda: {"raised": "1"}),
         Write(Kind.VOTE_OPENED, "fran", f"/w/{ws}/vote/open/",
               lambda: {"budget": "3", "per_item": "2"}),
         Write(Kind.VOTE_CAST, "pat", f"/w/{ws}/vote/ballot/", lambda: {"recipe": recipe.pk}),

@@ -24,6 +24,8 @@ class Kind(StrEnum):
     ROOM_ANONYMOUS = "room.anonymous"
     ROOM_SPOTLIGHT = "room.spotlight"
     ROOM_COFACILITATOR = "room.cofacilitator"
+    ROOM_READY = "room.ready"
+    ROOM_HAND = "room.hand"
     VOTE_OPENED = "vote.opened"
     VOTE_CAST = "vote.cast"
     VOTE_CLOSED = "vote.closed"
@@ -96,24 +98,30 @@ TOUCHES: dict[Kind, Touches] = {
     Kind.ROOM_TIMER: Touches(regions=ROOM_REGIONS),
     Kind.ROOM_LOCK: Touches(regions=ROOM_REGIONS),
     Kind.ROOM_SPOTLIGHT: Touches(regions=ROOM_REGIONS),
+    # Who is ready and whose hand is up travel in the room bar's state.
+    Kind.ROOM_READY: Touches(regions=("room",)),
+    Kind.ROOM_HAND: Touches(regions=("room",)),
     Kind.ROOM_ANONYMOUS: Touches(regions=ROOM_REGIONS, all_lists=True),
     Kind.ROOM_COFACILITATOR: Touches(regions=(*ROOM_REGIONS, "presence"), audience=True),
     Kind.VOTE_OPENED: Touches(regions=("vote", "ballot")),
     # A cast changes the count of voters; the caster's dots travel in their response.
     Kind.VOTE_CAST: Touches(regions=("vote",)),
     Kind.VOTE_CLOSED: Touches(regions=("vote", "roadmap", "ballot")),
-    Kind.SESSION_STARTED: NOTHING,
-    Kind.SESSION_ENDED: NOTHING,
-    Kind.LINK_ROTATED: NOTHING,  # the sockets of who came by it are closed instead
-    Kind.PARTICIPANT_JOINED: NOTHING,  # presence follows sockets, not joins
-    Kind.PARTICIPANT_REMOVED: NOTHING,  # their sockets are closed instead
+    # Who takes part changes the room bar's "n of m ready".
+    Kind.SESSION_STARTED: Touches(regions=("room",)),
+    Kind.SESSION_ENDED: Touches(regions=("room",)),
+    # The sockets of who came by it are closed; the others' count of who takes part drops.
+    Kind.LINK_ROTATED: Touches(regions=("room",)),
+    # Presence follows sockets, not joins; the count of who takes part follows joins.
+    Kind.PARTICIPANT_JOINED: Touches(regions=("room",)),
+    Kind.PARTICIPANT_REMOVED: Touches(regions=("room",)),  # and their sockets are closed
     Kind.PARTICIPANT_RESTORED: NOTHING,  # they may join again; nothing shows until then
-    Kind.PARTICIPANT_LEFT: NOTHING,  # their sockets are closed instead
+    Kind.PARTICIPANT_LEFT: Touches(regions=("room",)),  # and their sockets are closed
     Kind.LINKS_EXPIRY: NOTHING,  # the sessions page shows it, not the board
     Kind.LOBBY_SET: NOTHING,  # the sessions page shows it; knocks show in the lobby
     # Who waits to be let in: the facilitators' lobby (the room's is empty).
     Kind.PARTICIPANT_KNOCKED: Touches(regions=("lobby",)),
-    Kind.PARTICIPANT_ADMITTED: Touches(regions=("lobby",)),
+    Kind.PARTICIPANT_ADMITTED: Touches(regions=("lobby", "room")),
     Kind.PARTICIPANT_DECLINED: Touches(regions=("lobby",)),
     Kind.WORKSHOP_CREATED: NOTHING,
     Kind.WORKSHOP_IMPORTED: NOTHING,

@@ -573,7 +573,49 @@
     }
     updateBackButton();
     showControls();
+    showHandsAndReady(state);
     tick();
+  }
+
+  // Ready and raised hands: each page shows its person's own state (from the room's
+  // state, which names who is ready and whose hand is up), the facilitators the count
+  // and the queue. Names are text, never HTML.
+  function press(button, on, flag, labels) {
+    if (!button) return;
+    button.setAttribute("aria-pressed", String(on));
+    button.setAttribute("hx-vals", JSON.stringify({ [flag]: on ? "0" : "1" }));
+    button.textContent = on ? labels[1] : labels[0];
+  }
+
+  function showHandsAndReady(state) {
+    const bar = document.getElementById("room-bar");
+    if (!bar || !state.hands) return;
+    const me = Number(live.dataset.participant || 0);
+    press(bar.querySelector(".me-ready"), me > 0 && state.ready.includes(me), "ready", ["Ready", "Ready ✓"]);
+    press(bar.querySelector(".me-hand"), me > 0 && state.hands.some(function (hand) { return hand[0] === me; }), "raised", ["Raise hand", "Lower hand"]);
+    const count = bar.querySelector(".ready-count");
+    if (count) count.textContent = state.taking_part ? state.ready.length + " of " + state.taking_part + " ready" : "";
+    const box = bar.querySelector(".hands");
+    if (!box) return;
+    box.hidden = state.hands.length === 0;
+    const facilitator = document.body.classList.contains("is-facilitator");
+    const items = state.hands.map(function (hand) {
+      const li = document.createElement("li");
+      li.textContent = hand[1];
+      if (facilitator) {
+        const lower = document.createElement("button");
+        lower.type = "button";
+        lower.className = "link lower-hand";
+        lower.textContent = "Lower";
+        lower.setAttribute("aria-label", "Lower " + hand[1] + "'s hand");
+        lower.setAttribute("hx-post", box.dataset.lower.replace("/0/lower/", "/" + hand[0] + "/lower/"));
+        lower.setAttribute("hx-swap", "none");
+        li.append(" ", lower);
+      }
+      return li;
+    });
+    box.querySelector("ol").replaceChildren.apply(box.querySelector("ol"), items);
+    if (facilitator) htmx.process(box);
   }
 
   // The facilitator's controls on a phone: folded behind "Controls", open until closed

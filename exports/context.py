@@ -16,7 +16,7 @@ from django.utils import timezone
 from sessions.models import Role
 from workshop.choices import Function, Quadrant, Readiness, RoadmapPhase
 from workshop.methods import all_methods
-from workshop.models import DataSource, Recipe, Risk, Workshop
+from workshop.models import NO_DATA_SOURCE, DataSource, Recipe, Risk, Workshop
 from workshop.sections import LISTS
 
 from .votes import recipe_votes
@@ -267,11 +267,12 @@ def _plural(count: int, thing: str) -> str:
     return f"{count} {thing}{'' if count == 1 else 's'}"
 
 
-def _gate_summary(recipe: Recipe) -> str:
-    """Why the gate is not met, in a few words (the full sentences are gate_problems)."""
+def _gate_summary(recipe: Recipe, problems: list[str]) -> str:
+    """Why the gate is not met, in a few words (the full sentences are `problems`, from
+    Recipe.gate_problems, which holds the rule)."""
     sources = sum(source.readiness != Readiness.GREEN for source in recipe.data_sources.all())
     risks = sum(risk.blocks_roadmap for risk in recipe.risks.all())
-    reasons = [] if recipe.data_sources.all() else ["no data source linked"]
+    reasons = ["no data source linked"] if NO_DATA_SOURCE in problems else []
     if sources:
         reasons.append(f"{_plural(sources, 'data source')} not green")
     if risks:
@@ -337,7 +338,7 @@ def _recipe_rows(recipes: list[Recipe], votes: dict[int, int] | None) -> list[Re
                 gate=gate,
                 gate_label=GATE_LABELS[gate],
                 gate_problems=problems,
-                gate_summary=_gate_summary(recipe),
+                gate_summary=_gate_summary(recipe, problems),
                 override_reason=recipe.gate_override_reason,
                 override_by=recipe.gate_override_by,
                 override_at=recipe.gate_override_at,

@@ -161,7 +161,6 @@ class Renderer:
         self._votes: dict[str, Any] | None = None
         self._items: dict[tuple[str, int], Any] = {}  # None: not on the board (deleted)
         self._linked: dict[Target, list] = {}
-        self._room_state: dict[str, Any] | None = None
 
     def sensitive(self, target: Target) -> bool:
         """Whether the room and the facilitators see this target differently: the
@@ -339,9 +338,7 @@ class Renderer:
     def region_room(self, viewer: Viewer) -> dict[str, Any]:
         op = self._region("room-bar", "live/room_bar.html", viewer,
                           phases=list(self.workshop.phases.all()))
-        if self._room_state is None:  # the same for every audience: read once
-            self._room_state = room_state(self.room)
-        op["state"] = self._room_state
+        op["state"] = room_state(self.room)
         return op
 
     def region_vote(self, viewer: Viewer) -> dict[str, Any]:

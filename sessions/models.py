@@ -81,10 +81,9 @@ class Participant(models.Model):
     left_at = models.DateTimeField(null=True, blank=True)
     # Knocked in lobby mode and not let in (nor declined) yet.
     waiting = models.BooleanField(default=False)
-    # Ready, and a raised hand, hold for one phase (its key): when the room moves on
-    # they are over, with no write to clear them.
-    ready_for = models.CharField(max_length=50, blank=True, default="")
-    hand_for = models.CharField(max_length=50, blank=True, default="")
+    # Done with the room's phase, and a hand raised in it (when: the queue's order).
+    # Both are for one phase: moving the room clears them (sessions.room._go_to).
+    ready = models.BooleanField(default=False)
     hand_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from workshop.event_kinds import Kind
@@ -69,10 +70,10 @@ def move_room(member: Membership, phase_id: int) -> Room:
 
 def _go_to(member: Membership, room: Room, phase: AgendaPhase) -> Room:
     if phase.pk != room.current_phase_id:
-        # A new phase starts with nobody ready and no hand up, even one the room was on
-        # before (ready and hands name their phase, so nothing stale shows meanwhile).
-        Participant.objects.filter(session__workshop_id=member.workshop.pk).exclude(
-            ready_for="", hand_for="").update(ready_for="", hand_for="", hand_at=None)
+        # A new phase starts with nobody ready and no hand up (one the room comes back
+        # to as well).
+        Participant.objects.filter(session__workshop_id=member.workshop.pk).filter(
+            Q(ready=True) | Q(hand_at__isnull=False)).update(ready=False, hand_at=None)
     room.current_phase = phase
     room.timer_ends_at, room.timer_remaining = None, phase.minutes * 60
     return _save(member, room, Kind.ROOM_PHASE,
@@ -183,19 +184,18 @@ def _me(member: Membership) -> Participant:
     return Participant.objects.select_for_update().get(pk=member.participant.pk)
 
 
-def _phase_key(member: Membership) -> str:
-    phase = room_for(member.workshop).current_phase
-    if phase is None:
+def _check_on_a_phase(member: Membership) -> None:
+    if room_for(member.workshop).current_phase_id is None:
         raise ValidationError("The room is on no phase yet: there is nothing to be ready for.")
-    return phase.key
 
 
 @transaction.atomic
 def set_ready(member: Membership, ready: bool) -> Participant:
     """Say one is done with the room's phase (or not yet)."""
     person = _me(member)
-    person.ready_for = _phase_key(member) if ready else ""
-    person.save(update_fields=["ready_for"])
+    _check_on_a_phase(member)
+    person.ready = ready
+    person.save(update_fields=["ready"])
     record_event(member.workshop.pk, Kind.ROOM_READY, "room", person.pk, member.name)
     return person
 
@@ -205,12 +205,12 @@ def set_hand(member: Membership, raised: bool) -> Participant:
     """Raise a hand in the room's phase, or lower one's own. Raising it again keeps
     one's place in the queue."""
     person = _me(member)
-    phase = _phase_key(member)
-    if raised and not (person.hand_for == phase and person.hand_at):
-        person.hand_for, person.hand_at = phase, timezone.now()
-    elif not raised:
-        person.hand_for, person.hand_at = "", None
-    person.save(update_fields=["hand_for", "hand_at"])
+    _check_on_a_phase(member)
+    if not raised:
+        person.hand_at = None
+    elif person.hand_at is None:
+        person.hand_at = timezone.now()
+    person.save(update_fields=["hand_at"])
     record_event(member.workshop.pk, Kind.ROOM_HAND, "room", person.pk, member.name)
     return person
 
@@ -221,7 +221,7 @@ def lower_hand(member: Membership, participant_id: int) -> Participant:
     member.require(FACILITATE)
     person = Participant.objects.select_for_update().get(
         session__workshop_id=member.workshop.pk, pk=participant_id)
-    person.hand_for, person.hand_at = "", None
-    person.save(update_fields=["hand_for", "hand_at"])
+    person.hand_at = None
+    person.save(update_fields=["hand_at"])
     record_event(member.workshop.pk, Kind.ROOM_HAND, "room", person.pk, member.name)
     return person

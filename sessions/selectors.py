@@ -12,7 +12,7 @@ from django.utils import timezone
 from workshop.models import Recipe, Workshop
 
 from .access import Membership
-from .models import Participant, Room, Vote
+from .models import Participant, Role, Room, Vote
 
 
 def room_for(workshop: Workshop) -> Room:
@@ -31,20 +31,18 @@ def taking_part(workshop_id: int):
     link, not removed, not gone, not waiting in the lobby (observers do not count)."""
     return Participant.objects.filter(
         session__workshop_id=workshop_id, session__ended_at__isnull=True,
-        role="participant", removed_at__isnull=True, left_at__isnull=True, waiting=False,
+        role=Role.PARTICIPANT, removed_at__isnull=True, left_at__isnull=True, waiting=False,
         joined_with=F("session__join_token"))
 
 
 def hands_and_ready(room: Room) -> dict[str, Any]:
     """Who is ready for the room's phase (of how many), and the hands raised in it, in
-    the order they went up. Both hold for the phase only: a new phase starts clear."""
-    phase = room.current_phase.key if room.current_phase else ""
+    the order they went up."""
     people = list(taking_part(room.workshop_id)
-                  .values_list("pk", "display_name", "ready_for", "hand_for", "hand_at"))
-    raised = sorted((at, pk, name) for pk, name, _, hand, at in people
-                    if phase and hand == phase and at is not None)
+                  .values_list("pk", "display_name", "ready", "hand_at"))
+    raised = sorted((at, pk, name) for pk, name, _, at in people if at is not None)
     return {
-        "ready": sorted(pk for pk, _, ready, _, _ in people if phase and ready == phase),
+        "ready": sorted(pk for pk, _, ready, _ in people if ready),
         "taking_part": len(people),
         "hands": [[pk, name] for _, pk, name in raised],
     }

@@ -404,9 +404,9 @@
     for (const gone of inputs.values()) gone.closest("label").parentElement.remove();
   }
 
-  function syncChoices(touched) {
+  function syncChoices(touched, within) {
     const cache = new Map();
-    for (const field of document.querySelectorAll("[data-choices]")) {
+    for (const field of (within || document).querySelectorAll("[data-choices]")) {
       const key = field.dataset.choices;
       if (touched && !touched.has(key)) continue;
       if (!cache.has(key)) cache.set(key, listChoices(key));
@@ -765,7 +765,12 @@
 
   applyRoom(room);
   syncChoices(null);
-  document.body.addEventListener("htmx:afterSettle", function () { syncChoices(null); });
+  // A form htmx brings in (an item's edit form) catches up with the lists by itself;
+  // other swaps (a ballot, a saved card) have no choices and cost nothing here.
+  document.body.addEventListener("htmx:afterSettle", function (event) {
+    const swapped = event.detail.elt;
+    if (swapped && swapped.querySelector && swapped.querySelector("[data-choices]")) syncChoices(null, swapped);
+  });
   following = true;
   // Someone joining mid-session lands where the room is, unless the link names a place.
   if (!window.location.hash && room.phase) {

@@ -584,7 +584,7 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"The demo workshop “{workshop}” is already there; nothing "
                               f"changed (use --reset to recreate it).")
-        root = getattr(self, "base_url", "")
+        root = self.base_url
         self.stdout.write(f"  Board:          {root}{workshop.get_absolute_url()}")
         session = WorkshopSession.objects.filter(workshop=workshop).order_by("-number").first()
         if session is not None:

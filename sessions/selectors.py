@@ -28,10 +28,11 @@ def room_for(workshop: Workshop) -> Room:
 
 def taking_part(workshop_id: int):
     """The participants who can take part now: in an open session, by its current join
-    link, not removed, not gone, not waiting in the lobby (observers do not count)."""
+    link, not removed, not gone, not waiting in the lobby. Observers and co-facilitators
+    do not count (their pages have no Ready or Raise hand: they lead)."""
     return Participant.objects.filter(
         session__workshop_id=workshop_id, session__ended_at__isnull=True,
-        role=Role.PARTICIPANT, removed_at__isnull=True, left_at__isnull=True, waiting=False,
+        role=Role.PARTICIPANT, is_cofacilitator=False, removed_at__isnull=True, left_at__isnull=True, waiting=False,
         joined_with=F("session__join_token"))
 
 

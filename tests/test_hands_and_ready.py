@@ -128,3 +128,14 @@ def test_the_facilitators_page_hides_the_participants_buttons(facilitator_client
     # what is not for it (body.is-facilitator .room-me).
     html = facilitator_client.get(f"/w/{workshop.pk}/").content.decode()
     assert "is-facilitator" in html and 'class="room-me"' in html
+
+
+def test_a_cofacilitator_lowers_hands_and_is_not_counted_as_taking_part(host, workshop, people):
+    room_services.name_cofacilitator(host, people["dana"].participant.pk, True)
+    dana = Participant.objects.get(pk=people["dana"].participant.pk)
+    cofacilitator = Membership(workshop, Role.COFACILITATOR, participant=dana)
+    room_services.set_hand(people["pat"], True)
+    room_services.lower_hand(cofacilitator, people["pat"].participant.pk)
+    got = state(workshop)
+    assert got["hands"] == []
+    assert got["taking_part"] == 2  # a co-facilitator leads: Pat and Lou take part

@@ -32,8 +32,8 @@ def taking_part(workshop_id: int):
     do not count (their pages have no Ready or Raise hand: they lead)."""
     return Participant.objects.filter(
         session__workshop_id=workshop_id, session__ended_at__isnull=True,
-        role=Role.PARTICIPANT, is_cofacilitator=False, removed_at__isnull=True, left_at__isnull=True, waiting=False,
-        joined_with=F("session__join_token"))
+        role=Role.PARTICIPANT, is_cofacilitator=False, removed_at__isnull=True,
+        left_at__isnull=True, waiting=False, joined_with=F("session__join_token"))
 
 
 def hands_and_ready(room: Room) -> dict[str, Any]:

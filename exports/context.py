@@ -8,15 +8,18 @@ however big the workshop.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TypeVar
 
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from sessions.models import Role
 from workshop.choices import Function, Quadrant, Readiness, RoadmapPhase
 from workshop.methods import all_methods
-from workshop.models import NO_DATA_SOURCE, DataSource, Recipe, Risk, Workshop
+from workshop.models import NO_DATA_SOURCE, BoardItem, DataSource, Recipe, Risk, Workshop
 from workshop.sections import LISTS
 
 from .votes import recipe_votes
@@ -252,6 +255,16 @@ class Roadmap:
         return sorted(ranked, key=lambda recipe: (-(recipe.votes or 0), recipe.rank))
 
 
+# What the document shows is what the room has seen: nothing written privately and not
+# yet revealed (workshop.models.BoardItem.private), not even as a name in a list.
+Item = TypeVar("Item", bound=BoardItem)
+REVEALED_RECIPES = Prefetch("recipes", queryset=Recipe.objects.filter(private=False))
+
+
+def _revealed(items: Iterable[Item]) -> list[Item]:
+    return [item for item in items if not item.private]
+
+
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
@@ -271,7 +284,7 @@ def _gate_summary(recipe: Recipe, problems: list[str]) -> str:
     """Why the gate is not met, in a few words (the full sentences are `problems`, from
     Recipe.gate_problems, which holds the rule)."""
     sources = sum(source.readiness != Readiness.GREEN for source in recipe.data_sources.all())
-    risks = sum(risk.blocks_roadmap for risk in recipe.risks.all())
+    risks = sum(risk.blocks_roadmap for risk in _revealed(recipe.risks.all()))
     reasons = ["no data source linked"] if NO_DATA_SOURCE in problems else []
     if sources:
         reasons.append(f"{_plural(sources, 'data source')} not green")
@@ -310,7 +323,7 @@ def _recipe_rows(recipes: list[Recipe], votes: dict[int, int] | None) -> list[Re
     rows = []
     for rank, recipe in enumerate(_by_priority(recipes, votes), start=1):
         gate, problems = _gate(recipe)
-        risks = list(recipe.risks.all())
+        risks = _revealed(recipe.risks.all())
         rows.append(
             RecipeRow(
                 rank=rank,
@@ -430,7 +443,7 @@ def _attendance(workshop: Workshop) -> tuple[list[SessionRow], list[Attendance]]
 def build_roadmap(workshop: Workshop) -> Roadmap:
     """Read the whole workshop once and decide everything the documents show."""
     workshop = Workshop.objects.select_related("owner", "north_star").get(pk=workshop.pk)
-    recipes = list(LISTS["recipes"].items(workshop.pk))
+    recipes = list(LISTS["recipes"].revealed(workshop.pk))
     votes = recipe_votes(workshop)
     rows = _recipe_rows(recipes, votes)
     lanes = [
@@ -443,16 +456,17 @@ def build_roadmap(workshop: Workshop) -> Roadmap:
         )
         for phase in LANES
     ]
-    goals = list(LISTS["goals"].items(workshop.pk).prefetch_related("recipes"))
-    sources = list(LISTS["data_sources"].items(workshop.pk).prefetch_related("recipes"))
-    risks = list(LISTS["risks"].items(workshop.pk))
+    goals = list(LISTS["goals"].revealed(workshop.pk).prefetch_related(REVEALED_RECIPES))
+    sources = list(LISTS["data_sources"].revealed(workshop.pk)
+                   .prefetch_related(REVEALED_RECIPES))
+    risks = list(LISTS["risks"].revealed(workshop.pk))
     # The register leads with what blocks the roadmap, then by likelihood x severity.
     risks.sort(key=lambda risk: (not risk.blocks_roadmap, -risk.score, risk.position, risk.pk))
     sessions, attendees = _attendance(workshop)
     north_star = workshop.north_star
     method = all_methods().get(workshop.method)
     owner = workshop.owner
-    action_items = list(LISTS["action_items"].items(workshop.pk))
+    action_items = list(LISTS["action_items"].revealed(workshop.pk))
     ranks = {recipe.pk: rank for rank, recipe in enumerate(_by_priority(recipes, votes), 1)}
     source_rows = [_source_row(source, ranks) for source in sources]
     risk_rows = [_risk_row(risk, ranks) for risk in risks]
@@ -495,14 +509,14 @@ def build_roadmap(workshop: Workshop) -> Roadmap:
                 s.desired_outcome,
                 s.concerns,
             )
-            for s in LISTS["stakeholders"].items(workshop.pk)
+            for s in LISTS["stakeholders"].revealed(workshop.pk)
         ],
         decisions=[
-            DecisionRow(d.decision, d.rationale) for d in LISTS["decisions"].items(workshop.pk)
+            DecisionRow(d.decision, d.rationale) for d in LISTS["decisions"].revealed(workshop.pk)
         ],
         action_items=[ActionRow(a.action, a.owner, a.due_date, a.done) for a in action_items],
         parking_lot=[
-            ParkingRow(p.question, p.notes) for p in LISTS["parking_lot"].items(workshop.pk)
+            ParkingRow(p.question, p.notes) for p in LISTS["parking_lot"].revealed(workshop.pk)
         ],
         stats={
             "recipes": len(rows),

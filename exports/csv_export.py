@@ -69,7 +69,7 @@ def section_csv(workshop: Workshop, key: str, hide_authors: bool) -> bytes:
     spec = schema.BY_KEY[key]
     fields = spec.fields
     many = [field.name for field in fields if field.many_to_many]
-    items = BOARD_LISTS[key].items(workshop.pk).prefetch_related(*many)
+    items = BOARD_LISTS[key].revealed(workshop.pk).prefetch_related(*many)
     derived = DERIVED.get(key, [])
     header = [_title(field) for field in fields] + [name for name, _ in derived]
     rows = []

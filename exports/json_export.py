@@ -63,7 +63,7 @@ def export_workshop(workshop: Workshop, hidden_authors: Collection[str] = ()) ->
     for spec in schema.LISTS:
         items = list(
             BOARD_LISTS[spec.key]
-            .items(workshop.pk)
+            .revealed(workshop.pk)
             .prefetch_related(*[field.name for field in spec.fields if field.many_to_many])
         )
         for number, item in enumerate(items, start=1):

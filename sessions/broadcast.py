@@ -19,10 +19,10 @@ from django.db import close_old_connections, connections
 from workshop.event_kinds import touches
 from workshop.models import BoardEvent
 
-from .fragments import event_frames
+from .fragments import event_deliveries
 from .hub import FRAME, KICK, REGROUP
 from .outage import CHANNEL_LAYER
-from .viewer import AUDIENCES
+from .viewer import AUDIENCES, ROOM
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,14 @@ def frame_message(group_name: str, text: str) -> dict[str, Any]:
     """A frame for every socket of a board's audience group, as the hub
     (sessions/hub.py) takes it: text serialized once, written as is to each."""
     return {"type": FRAME, "group": group_name, "text": text}
+
+
+def frames_message(group_name: str, texts: list[str],
+                   personal: dict[str, list[str]]) -> dict[str, Any]:
+    """One event's frames for an audience group, in one message, with what some persons
+    get instead (their own private writing): the hub writes `texts` to every socket of
+    the group, and a person's own frames to that person's sockets."""
+    return {"type": FRAME, "group": group_name, "texts": texts, "personal": personal}
 
 
 def _send_all(messages: list[tuple[str, dict[str, Any]]]) -> None:
@@ -121,7 +129,7 @@ def publish_event(event: BoardEvent) -> None:
 
 def _publish(event: BoardEvent) -> None:
     try:
-        rendered = event_frames(event)
+        rendered = event_deliveries(event)
     except Exception:
         # A bug, not an outage: say which event, and let pages catch up when they next
         # resync (the heartbeat tells them they are behind).
@@ -134,8 +142,11 @@ def _publish(event: BoardEvent) -> None:
         # First, so the person's sockets leave their old audience before its next frame.
         messages += _person_messages(event.workshop_id,
                                      {"type": REGROUP, "persons": [f"p{event.item_id}"]})
-    for audience, texts in rendered.items():
+    for audience, texts in rendered.audiences.items():
         name = group(event.workshop_id, audience)
+        if audience == ROOM and rendered.persons:
+            messages.append((name, frames_message(name, texts, rendered.persons)))
+            continue
         # Serialized once, sent as is to every socket of the audience.
         messages += [(name, frame_message(name, text)) for text in texts]
     _send_all(messages)

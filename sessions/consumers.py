@@ -209,7 +209,7 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             since = None if asked is WHOLE_BOARD else asked
             try:
                 texts = await database_sync_to_async(catch_up)(self.workshop_id, since,
-                                                               self.audience)
+                                                               self.audience, self.person)
                 await self.send_all(texts)
             except Exception:  # noqa: BLE001 - the page asks again after its next pong
                 log.exception("Catch-up of board %s failed", self.workshop_id)
@@ -277,7 +277,7 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         self.audience = audience
         await self.enter(group(self.workshop_id, audience))
         await self.send_all(await database_sync_to_async(catch_up)(
-            self.workshop_id, None, audience))
+            self.workshop_id, None, audience, self.person))
 
 
 class NoSuchSocket(AsyncJsonWebsocketConsumer):

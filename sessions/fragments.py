@@ -55,6 +55,21 @@ VERBS = {Kind.ITEM_ADDED: "added", Kind.ITEM_UPDATED: "edited",
          Kind.ITEM_DELETED: "deleted", Kind.ITEM_MOVED: "moved"}
 
 
+class Unset:
+    """No value given (None is a value: the first in its list)."""
+
+
+UNSET = Unset()
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What Viewer.sees reads of an item, for rows read without their models."""
+
+    private: bool
+    author: str
+
+
 @dataclass(frozen=True)
 class Target:
     """Something on the page to bring up to date.
@@ -92,6 +107,9 @@ class Target:
             return self.name in LISTS
         return self.kind == "region" and self.name in REGIONS
 
+
+# The regions that show recipes one by one (a private recipe is left out of them).
+RECIPE_REGIONS = ("roadmap", "prioritize")
 
 # Who is in the room: sent apart from a catch-up's kept frames (it changes without a
 # new version).
@@ -134,6 +152,10 @@ def targets_for(event: BoardEvent) -> set[Target] | None:
         found |= _dependents(event, section, event.item_id or 0)
     if touched.all_lists:
         found |= {Target("list", key) for key in LISTS}
+    if touched.reveal and event.section in LISTS:
+        shown = LISTS[event.section]
+        found |= {Target("list", name) for name in (event.section, *shown.shown_in_lists)}
+        found |= {Target("region", name) for name in shown.shown_in_regions}
     return found
 
 
@@ -161,12 +183,20 @@ class Renderer:
         self._votes: dict[str, Any] | None = None
         self._items: dict[tuple[str, int], Any] = {}  # None: not on the board (deleted)
         self._linked: dict[Target, list] = {}
+        self._public: dict[tuple[str, str, int, int | None], list[dict[str, Any]]] = {}
+        self._order_rows: dict[str, list[tuple[int, bool, str]]] = {}
 
     def sensitive(self, target: Target) -> bool:
         """Whether the room and the facilitators see this target differently: the
-        authors in anonymous lists, and who waits in the lobby (facilitators only)."""
+        authors in anonymous lists, who waits in the lobby (facilitators only), and the
+        lists written privately and where their items show (the room's rendering leaves
+        out what is private; a person's own is rendered for them apart)."""
+        private = self.room.private_sections
         if target.kind == "region":
-            return target.name in PER_AUDIENCE_REGIONS
+            return target.name in PER_AUDIENCE_REGIONS or (
+                "recipes" in private and target.name in RECIPE_REGIONS)
+        if target.name in private:
+            return True
         return (target.kind in ("item", "list", "linked")
                 and target.name in self.room.anonymous_sections)
 
@@ -196,7 +226,7 @@ class Renderer:
         if target.kind == "list":
             return self.whole_list(target.name, viewer)
         if target.kind == "order":
-            return [self.order(target.name)]
+            return [self.order(target.name, viewer)]
         if target.kind == "item":
             return self.item(target.name, target.pk, viewer)
         if target.kind == "linked":
@@ -256,9 +286,37 @@ class Renderer:
             return [{"op": "remove", "id": dom_id} for dom_id in _places(key, pk)]
         return self._upsert(key, item, viewer)
 
-    def _upsert(self, key: str, item: Any, viewer: Viewer) -> list[dict[str, Any]]:
-        """The item's card in its list, and wherever else it is shown on its own."""
+    def _upsert(self, key: str, item: Any, viewer: Viewer,
+                previous: int | None | Unset = UNSET) -> list[dict[str, Any]]:
+        """The item's card in its list (after `previous`, the item before it that the
+        viewer sees), and wherever else it is shown on its own; nothing for a viewer
+        who may not see it (someone else's private writing)."""
+        if not viewer.sees(item):
+            return []
+        if isinstance(previous, Unset):
+            previous = self._previous(key, item, viewer)
+        if item.private:
+            return self._render_upsert(key, item, viewer, previous)
+        # Alike for every page of the audience: rendered once, however many authors of
+        # private writing the frames are rendered for.
+        cached = (viewer.audience, key, item.pk, previous)
+        if cached not in self._public:
+            self._public[cached] = self._render_upsert(key, item, viewer, previous)
+        return self._public[cached]
+
+    def _previous(self, key: str, item: Any, viewer: Viewer) -> int | None:
+        """The item before this one in its list, as this viewer's page has the list: in
+        a list written privately, the nearest one the viewer sees."""
         previous = item.previous_pk
+        if previous is None or viewer.is_facilitator or key not in self.room.private_sections:
+            return previous
+        rows = self.order_rows(key)
+        index = next((i for i, row in enumerate(rows) if row[0] == item.pk), len(rows))
+        return next((pk for pk, private, author in reversed(rows[:index])
+                     if viewer.sees(Seen(private, author))), None)
+
+    def _render_upsert(self, key: str, item: Any, viewer: Viewer,
+                       previous: int | None) -> list[dict[str, Any]]:
         ops = [{"op": "upsert", "id": f"{key}-{item.pk}", "list": f"list-{key}",
                 "html": self._item_html(key, item, viewer),
                 "after": f"{key}-{previous}" if previous else None}]
@@ -294,18 +352,51 @@ class Renderer:
         """Every item of a list, one operation each, then the list's order."""
         ops: list[dict[str, Any]] = []
         previous = None
-        items = self.items_of(key)
+        items = [item for item in self.items_of(key) if viewer.sees(item)]
         for item in items:
-            item.previous_pk = previous
-            ops += self._upsert(key, item, viewer)
+            ops += self._upsert(key, item, viewer, previous)
             previous = item.pk
         ops.append(self._order_op(key, [item.pk for item in items]))
         return ops
 
-    def order(self, key: str) -> dict[str, Any]:
-        pks = list(LISTS[key].model.objects.filter(workshop_id=self.workshop.pk)
-                   .order_by("position", "pk").values_list("pk", flat=True))
-        return self._order_op(key, pks)
+    def order(self, key: str, viewer: Viewer) -> dict[str, Any]:
+        """The list's order as this viewer sees it: a page keeps the cards of its own
+        private writing, which the room's order leaves out (static/js/live.js)."""
+        return self._order_op(key, [pk for pk, private, author in self.order_rows(key)
+                                    if viewer.sees(Seen(private, author))])
+
+    def order_rows(self, key: str) -> list[tuple[int, bool, str]]:
+        """The list's items in order, as (pk, private, author): read once per render."""
+        if key not in self._order_rows:
+            self._order_rows[key] = list(
+                LISTS[key].model.objects.filter(workshop_id=self.workshop.pk)
+                .order_by("position", "pk").values_list("pk", "private", "author"))
+        return self._order_rows[key]
+
+    def private_authors(self, targets: Iterable[Target]) -> set[str]:
+        """Who wrote private items these targets show: their pages see what the room's
+        frames leave out. An item's author; the authors of the private items linked to
+        an item; every author of private writing in a list redrawn or reordered (or in
+        a region that shows recipes)."""
+        private = self.room.private_sections
+        found: set[str] = set()
+        for target in targets if private else ():
+            key = target.name
+            if target.kind == "region":
+                if key not in RECIPE_REGIONS or "recipes" not in private:
+                    continue
+                key = "recipes"
+            if key not in private:
+                continue
+            items = LISTS[key].model.objects.filter(workshop_id=self.workshop.pk,
+                                                    private=True)
+            if target.kind == "item":
+                items = items.filter(pk=target.pk)
+            elif target.kind == "linked":
+                items = items.filter(**{LISTS[key].link_to(LISTS[target.via]): target.pk})
+            found |= set(items.values_list("author", flat=True).distinct())
+        found.discard("")
+        return found
 
     @staticmethod
     def _order_op(key: str, pks: list[int]) -> dict[str, Any]:
@@ -320,14 +411,17 @@ class Renderer:
         return self._region("north-star", "sections/north_star.html#item", viewer,
                             north_star=north_star)
 
+    def seen_recipes(self, viewer: Viewer) -> list:
+        return [recipe for recipe in self.recipes() if viewer.sees(recipe)]
+
     def region_roadmap(self, viewer: Viewer) -> dict[str, Any]:
         return self._region("roadmap-board", "sections/roadmap.html", viewer,
-                            roadmap=roadmap_lanes(self.recipes(),
+                            roadmap=roadmap_lanes(self.seen_recipes(viewer),
                                                   self.votes()["dots_by_recipe"]))
 
     def region_prioritize(self, viewer: Viewer) -> dict[str, Any]:
         return self._region("prioritize-board", "sections/prioritize.html", viewer,
-                            quadrants=quadrants(self.recipes()))
+                            quadrants=quadrants(self.seen_recipes(viewer)))
 
     def region_agenda(self, viewer: Viewer) -> dict[str, Any]:
         phases = list(self.workshop.phases.all())
@@ -422,27 +516,47 @@ def announcement(events: Iterable[BoardEvent], viewer: Viewer) -> str:
     return ""
 
 
+@dataclass
+class Deliveries:
+    """One event's frames: for each audience, and for the people who see more than
+    their audience (the authors of private writing: their sockets in the room get
+    these instead of the room's)."""
+
+    audiences: dict[str, list[str]]
+    persons: dict[str, list[str]]
+
+
 def render(workshop: Workshop, targets: Iterable[Target], *, version: int, kind: str,
-           audiences: Iterable[str] = AUDIENCES,
-           events: Iterable[BoardEvent] = ()) -> dict[str, list[str]]:
-    """The encoded frames of these targets for each audience. What the audiences see
-    alike is rendered once; only what differs is rendered per audience."""
+           audiences: Iterable[str] = AUDIENCES, events: Iterable[BoardEvent] = (),
+           person: str = "", authors: bool = False) -> Deliveries:
+    """The encoded frames of these targets for each audience (the room's as `person`
+    sees it: a catch-up is for one page), and, with `authors`, for each person of the
+    room whose private writing they show and whose frames therefore differ. What
+    viewers see alike is rendered once; only what differs is rendered per viewer."""
     renderer = Renderer(workshop, room_for(workshop))
     room = renderer.room
     targets = _in_order(targets)
     renderer.preload(targets)
-    audiences = list(audiences)
     shared = {t: renderer.ops(t, Viewer.for_audience(ROOM, room.anonymous_sections))
               for t in targets if not renderer.sensitive(t)}
     events = list(events)
-    result = {}
-    for audience in audiences:
-        viewer = Viewer.for_audience(audience, room.anonymous_sections)
+
+    def frames(viewer: Viewer) -> list[str]:
         ops = _once([op for t in targets
                      for op in (shared[t] if t in shared else renderer.ops(t, viewer))])
-        header = {"type": kind, "version": version, "audience": audience,
+        header = {"type": kind, "version": version, "audience": viewer.audience,
                   "announce": announcement(events, viewer)}
-        result[audience] = [encode(frame) for frame in pack(ops, header)]
+        return [encode(frame) for frame in pack(ops, header)]
+
+    anonymous = room.anonymous_sections
+    result = Deliveries(
+        {audience: frames(Viewer.for_audience(audience, anonymous,
+                                              person if audience == ROOM else ""))
+         for audience in audiences}, {})
+    for someone in renderer.private_authors(targets) if authors else ():
+        own = frames(Viewer.for_audience(ROOM, anonymous, someone))
+        if own != result.audiences.get(ROOM):
+            result.persons[someone] = own
     return result
 
 
@@ -451,18 +565,25 @@ def _with_room(workshop_id: int) -> Workshop:
     return Workshop.objects.select_related("room", "room__current_phase").get(pk=workshop_id)
 
 
-def event_frames(event: BoardEvent) -> dict[str, list[str]]:
-    """The frames one committed event sends to each audience."""
+def event_deliveries(event: BoardEvent) -> Deliveries:
+    """The frames one committed event sends to each audience, and to the author of the
+    private item it changed (who sees it; the rest of the room does not)."""
     workshop = _with_room(event.workshop_id)
     targets = targets_for(event)
     return render(workshop, whole_board() if targets is None else targets,
-                  version=event.version, kind="event", events=[event])
+                  version=event.version, kind="event", events=[event], authors=True)
 
 
-def catch_up(workshop_id: int, since: int | None, audience: str) -> list[str]:
+def event_frames(event: BoardEvent) -> dict[str, list[str]]:
+    """The frames one committed event sends to each audience."""
+    return event_deliveries(event).audiences
+
+
+def catch_up(workshop_id: int, since: int | None, audience: str,
+             person: str = "") -> list[str]:
     """Bring a (re)connecting page up to date from the board version it last applied:
     what the missed events touched, or the whole board after a long absence; then who
-    is in the room.
+    is in the room. `person`: whose page it is (their private writing is theirs to see).
 
     After an outage every page of a board reconnects at once, from about the same
     version: the frames are rendered once and kept (CATCH_UP_CACHE) under the board's
@@ -471,16 +592,18 @@ def catch_up(workshop_id: int, since: int | None, audience: str) -> list[str]:
     workshop = _with_room(workshop_id)
     version = workshop.version  # read first: later events then re-apply, never get lost
     targets = _missed(workshop_id, since, version)
+    # While lists are written privately a page of the room sees its person's own.
+    person = person if audience == ROOM and room_for(workshop).private_sections else ""
     key = ":".join(str(part) for part in (
         "catch-up", workshop_id, version, workshop.updated_at.timestamp(), audience,
-        "all" if targets is None else since))
+        "all" if targets is None else since, person))
     cache = caches[CATCH_UP_CACHE]
     frames = cache.get(key)
     if frames is None:
         chosen = [t for t in (whole_board() if targets is None else targets)
                   if t != PRESENCE]
         frames = render(workshop, chosen, version=version, kind="sync",
-                        audiences=[audience])[audience]
+                        audiences=[audience], person=person).audiences[audience]
         cache.set(key, frames)
     return [*frames, presence_frame(workshop_id)]
 

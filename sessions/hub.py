@@ -7,6 +7,10 @@ task and a copy each, in memory), 200 consumer wake-ups and dispatches, 200 task
 re-armed. Here the process joins each group once, with one channel, and a frame costs
 one layer message plus a write per socket.
 
+One event's frames may come in one message with what some persons get instead
+(`personal`): the authors of private writing, whose own items the room's frames leave
+out (sessions/fragments.py); each of their sockets gets theirs, in the same order.
+
 A person's regroup (their role changed) and kick (they lost access) travel the same
 way, on the board's groups, so that the hub sees them in order with the frames: from
 the moment a regroup arrives, that person's sockets get nothing more until their
@@ -119,7 +123,10 @@ class Hub:
     async def handle(self, message: dict[str, Any]) -> None:
         group = message.get("group", "")
         if message["type"] == FRAME:
-            await self.deliver(group, message["text"])
+            if "texts" in message:
+                await self.deliver_each(group, message["texts"], message["personal"])
+            else:
+                await self.deliver(group, message["text"])
             return
         persons = set(message.get("persons", ()))
         for socket in [s for s in self.sockets.get(group, ()) if s.person in persons]:
@@ -137,6 +144,19 @@ class Hub:
                 waiting.append(text)
             else:
                 await self.write(socket, text)
+
+    async def deliver_each(self, group: str, texts: list[str],
+                           personal: dict[str, list[str]]) -> None:
+        """One event's frames, in order; a person in `personal` gets theirs instead
+        (what they wrote privately, which the others' frames leave out)."""
+        for socket in list(self.sockets.get(group, ())):
+            own = personal.get(socket.person, texts)
+            waiting = self.held.get(socket)
+            if waiting is not None:
+                waiting.extend(own)
+            else:
+                for text in own:
+                    await self.write(socket, text)
 
     @staticmethod
     async def write(socket: Socket, text: str) -> None:

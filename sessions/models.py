@@ -118,6 +118,9 @@ class Room(models.Model):
     board_locked = models.BooleanField(default=False)
     locked_sections = models.JSONField(default=list, blank=True)
     anonymous_sections = models.JSONField(default=list, blank=True)
+    # Lists written privately: what is added to them now is seen by its author and the
+    # facilitators only, until the facilitator reveals the list.
+    private_sections = models.JSONField(default=list, blank=True)
     spotlight = models.CharField(max_length=80, blank=True)
 
     def __str__(self) -> str:

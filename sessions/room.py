@@ -1,5 +1,6 @@
 """Leading the room: the phase everyone is on, the shared timer, locks, spotlight,
-anonymous sections and co-facilitators. Only facilitators call these."""
+anonymous and private sections, co-facilitators (facilitators call these); ready and
+raised hands (participants, and facilitators taking a hand)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from django.utils import timezone
 from workshop.event_kinds import Kind
 from workshop.events import record_event
 from workshop.models import AgendaPhase
-from workshop.sections import LISTS
+from workshop.sections import LISTS, PRIVATE_LISTS
 
 from .access import EDIT, FACILITATE, Membership
 from .models import Participant, Room
-from .selectors import room_for
+from .selectors import open_vote_of, room_for
 
 TIMER_ACTIONS = ("start", "pause", "add_minute", "reset")
 # Sections that can be locked: the lists plus the singletons and the roadmap.
@@ -143,6 +144,41 @@ def set_anonymous(member: Membership, sections: list[str], anonymous: bool) -> R
     room = _room(member)
     room.anonymous_sections = _toggled(room.anonymous_sections, sections, anonymous)
     return _save(member, room, Kind.ROOM_ANONYMOUS, ["anonymous_sections"])
+
+
+@transaction.atomic
+def set_private(member: Membership, sections: list[str]) -> Room:
+    """Write these lists privately from now on: what anyone adds to them is seen by its
+    author and the facilitators only, so that nobody anchors on the first ideas, until
+    the facilitator reveals them (`reveal`). What the lists hold already stays shown."""
+    if not sections or not set(sections) <= set(LISTS):
+        raise ValidationError("There is no such list to write privately.")
+    settled = [LISTS[key].title for key in sections if key not in PRIVATE_LISTS]
+    if settled:
+        raise ValidationError(f"{', '.join(settled)} cannot be written privately: recipes "
+                              "name them, so they are settled in the open.")
+    room = _room(member)
+    if "recipes" in sections and open_vote_of(member.workshop.pk):
+        raise ValidationError("A vote on the recipes is open: close it before the recipes "
+                              "are written privately.")
+    room.private_sections = _toggled(room.private_sections, sections, True)
+    return _save(member, room, Kind.ROOM_PRIVATE, ["private_sections"])
+
+
+@transaction.atomic
+def reveal(member: Membership, sections: list[str]) -> Room:
+    """Show everyone what was written privately in these lists, and write them in the
+    open again. One event per list: each redraws its list (and where its items show)."""
+    if not sections or not set(sections) <= set(LISTS):
+        raise ValidationError("There is no such list to reveal.")
+    room = _room(member)
+    room.private_sections = _toggled(room.private_sections, sections, False)
+    room.save(update_fields=["private_sections"])
+    for key in sections:
+        LISTS[key].model.objects.filter(workshop_id=member.workshop.pk,
+                                        private=True).update(private=False)
+        record_event(member.workshop.pk, Kind.ROOM_REVEALED, key, room.pk, member.name)
+    return room
 
 
 @transaction.atomic

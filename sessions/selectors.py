@@ -64,6 +64,7 @@ def room_state(room: Room) -> dict[str, Any]:
         "board_locked": room.board_locked,
         "locked_sections": room.locked_sections,
         "anonymous_sections": room.anonymous_sections,
+        "private_sections": room.private_sections,
         "spotlight": room.spotlight,
     }
 
@@ -75,7 +76,9 @@ def open_vote_of(workshop_id: int) -> Vote | None:
 def tally(vote: Vote) -> list[dict[str, Any]]:
     """Recipes by dots, most first; ties share a rank."""
     counts = Counter(vote.dots.values_list("recipe_id", flat=True))
-    recipes = Recipe.objects.filter(workshop_id=vote.workshop_id).order_by("position", "pk")
+    # Not the recipes written privately since (they were not on the ballot).
+    recipes = (Recipe.objects.filter(workshop_id=vote.workshop_id, private=False)
+               .order_by("position", "pk"))
     rows: list[dict[str, Any]] = sorted(
         ({"recipe_id": r.pk, "title": r.title, "dots": counts.get(r.pk, 0)} for r in recipes),
         key=lambda row: -row["dots"])

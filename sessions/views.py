@@ -311,6 +311,17 @@ def room_anonymous(request: HttpRequest, member: Membership) -> HttpResponse:
 
 @require_POST
 @board_view(FACILITATE)
+def room_private(request: HttpRequest, member: Membership) -> HttpResponse:
+    """Write some lists privately ("private": "1"), or reveal them ("0")."""
+    if _flag(request, "private"):
+        room.set_private(member, _names(request))
+    else:
+        room.reveal(member, _names(request))
+    return HttpResponse(status=204)
+
+
+@require_POST
+@board_view(FACILITATE)
 def room_spotlight(request: HttpRequest, member: Membership) -> HttpResponse:
     room.set_spotlight(member, request.POST.get("target", ""))
     return HttpResponse(status=204)
@@ -404,5 +415,6 @@ def live_fragment(request: HttpRequest, member: Membership) -> HttpResponse:
     if target is None:
         return refused("There is no such part of the board.")
     anonymous = room_for(member.workshop).anonymous_sections
-    viewer = Viewer.for_audience(FACILITATORS if member.is_facilitator else ROOM, anonymous)
+    viewer = Viewer.for_audience(FACILITATORS if member.is_facilitator else ROOM, anonymous,
+                                 member.person)
     return JsonResponse({"ops": fetched_op(member.workshop, target, viewer)})

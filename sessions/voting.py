@@ -17,7 +17,7 @@ from workshop.models import Recipe
 from .access import EDIT, FACILITATE, Membership
 from .models import Dot, Vote
 from .room import check_unlocked
-from .selectors import open_vote_of, tally
+from .selectors import open_vote_of, room_for, tally
 
 
 class NoDotsLeft(ValidationError):
@@ -32,6 +32,9 @@ def open_vote(member: Membership, budget: int = 3, per_item: int = 3,
         raise ValidationError("Give each person 1 to 20 dots, and at most that many per recipe.")
     if open_vote_of(member.workshop.pk):
         raise ValidationError("A vote is already open: close it before opening another.")
+    if "recipes" in room_for(member.workshop).private_sections:
+        raise ValidationError("The recipes are being written privately: reveal them "
+                              "before the room votes on them.")
     session = member.workshop.sessions.filter(ended_at__isnull=True).first()
     vote = Vote.objects.create(workshop=member.workshop, session=session, budget=budget,
                                per_item=per_item, hidden=hidden)

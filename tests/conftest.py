@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from samples import SAMPLES
+from servers import service_up
 
 from sessions import services as session_services
 from sessions.access import Membership
@@ -24,6 +27,19 @@ def no_kept_catch_ups():
     caches["catch_up"].clear()
     caches["pdf"].clear()
     caches["limits"].clear()
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def layer(request, settings):
+    """The channel layer a consumer test runs on: in memory, and the local Redis server."""
+    if request.param == "redis":
+        assert service_up(6379), "These tests need the local Redis server on 127.0.0.1:6379."
+        settings.CHANNEL_LAYERS = {"default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [{"address": "redis://127.0.0.1:6379/0",
+                                  "socket_timeout": None}],
+                       "prefix": "attune-test-" + uuid.uuid4().hex[:8]}}}
+    return request.param
 
 
 @pytest.fixture

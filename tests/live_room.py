@@ -278,7 +278,7 @@ class LiveRoom:
             frames = await db(lambda: render(Workshop.objects.get(pk=self.workshop.pk),
                                              whole_board(), version=self.version,
                                              kind="sync", audiences=needed))()
-            for audience, texts in frames.items():
+            for audience, texts in frames.audiences.items():
                 fresh[audience] = PageModel()
                 for text in texts:
                     fresh[audience].receive(text)

@@ -26,18 +26,6 @@ from workshop.sections import LISTS
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-def layer(request, settings):
-    if request.param == "redis":
-        assert service_up(6379), "These tests need the local Redis server on 127.0.0.1:6379."
-        settings.CHANNEL_LAYERS = {"default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [{"address": "redis://127.0.0.1:6379/0",
-                                  "socket_timeout": None}],
-                       "prefix": "attune-test-" + uuid.uuid4().hex[:8]}}}
-    return request.param
-
-
 def join(session, token: str, name: str) -> Client:
     client = Client()
     response = client.post(f"/join/{token}/", {"display_name": name, "function": "design"})

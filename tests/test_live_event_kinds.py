@@ -17,7 +17,7 @@ from sessions import room as room_services
 from sessions import services as session_services
 from sessions import voting
 from sessions.access import Membership
-from sessions.fragments import catch_up, event_frames
+from sessions.fragments import Deliveries, catch_up, event_deliveries
 from sessions.models import Participant, Role
 from sessions.viewer import FACILITATORS, ROOM
 from workshop import services
@@ -75,6 +75,9 @@ class Board:
                                              joined_with=self.session.join_token,
                                              waiting=True)
         return {
+            # Pat writes the next recipe privately: the kinds that follow redraw it,
+            # move it, link to its source, all while only Pat and the facilitators see it.
+            Kind.ROOM_PRIVATE: lambda: room_services.set_private(host, ["recipes"]),
             Kind.ITEM_ADDED: lambda: add(self.pat_member, "recipes", title="Streak saver",
                                          data_sources=[self.source.pk]),
             Kind.ITEM_UPDATED: lambda: services.update_item(
@@ -102,6 +105,7 @@ class Board:
                 host, other.pk, True),
             Kind.ROOM_READY: lambda: room_services.set_ready(self.pat_member, True),
             Kind.ROOM_HAND: lambda: room_services.set_hand(self.pat_member, True),
+            Kind.ROOM_REVEALED: lambda: room_services.reveal(host, ["recipes"]),
             Kind.VOTE_OPENED: lambda: voting.open_vote(host, 3, 2, hidden=False),
             Kind.VOTE_CAST: lambda: voting.cast_dot(self.pat_member, self.recipe.pk),
             Kind.VOTE_CLOSED: lambda: voting.close_vote(host),
@@ -142,8 +146,16 @@ def board(host, live_session, facilitator_client):
     return Board(host, live_session, pat, facilitator_client)
 
 
-def pages(board: Board) -> dict[str, tuple[Client, str]]:
-    return {"participant": (board.pat, ROOM), "facilitator": (board.fran, FACILITATORS)}
+def pages(board: Board) -> dict[str, tuple[Client, str, str]]:
+    """Whose pages are compared: each one's client, audience and person."""
+    return {"participant": (board.pat, ROOM, board.pat_member.person),
+            "facilitator": (board.fran, FACILITATORS, "")}
+
+
+def frames_of(deliveries: Deliveries, audience: str, person: str) -> list[str]:
+    """What one person's page receives of an event: their own frames if they have any
+    (their private writing), else their audience's."""
+    return deliveries.persons.get(person) or deliveries.audiences[audience]
 
 
 def test_every_kind_has_a_table_entry_and_a_scenario(board):
@@ -157,16 +169,16 @@ def test_each_kind_seen_live_or_caught_up_equals_a_reload(board):
     frames and a page that missed them and caught up both equal a fresh load."""
     for kind, write in board.scenarios().items():
         before = {who: (board.page(client), board.page(client))
-                  for who, (client, _) in pages(board).items()}
+                  for who, (client, _, _) in pages(board).items()}
         write()
         event = BoardEvent.objects.filter(workshop=board.workshop).last()
         assert event.kind == kind, (event.kind, kind)
-        frames = event_frames(event)
-        for who, (client, audience) in pages(board).items():
+        deliveries = event_deliveries(event)
+        for who, (client, audience, person) in pages(board).items():
             live, missed = before[who]
-            for text in frames[audience]:
+            for text in frames_of(deliveries, audience, person):
                 live.receive(text)
-            for text in catch_up(board.workshop.pk, missed.version, audience):
+            for text in catch_up(board.workshop.pk, missed.version, audience, person):
                 missed.receive(text)
             reload = board.page(client)
             assert_not_vacuous(reload)
@@ -184,25 +196,26 @@ def test_any_run_of_missed_events_catches_up_to_a_reload(board):
     loaded: list[dict[str, str]] = []
     for write in board.scenarios().values():
         loaded.append({who: client.get(f"/w/{board.workshop.pk}/").content.decode()
-                       for who, (client, _) in pages(board).items()})
+                       for who, (client, _, _) in pages(board).items()})
         write()
     events = list(BoardEvent.objects.filter(workshop=board.workshop,
                                             version__gt=PageModel.from_html(
                                                 loaded[0]["participant"]).version))
-    frames = [event_frames(event) for event in events]
-    for who, (client, audience) in pages(board).items():
+    deliveries = [event_deliveries(event) for event in events]
+    for who, (client, audience, person) in pages(board).items():
+        frames = [frames_of(each, audience, person) for each in deliveries]
         reload = board.page(client)
         for start, pages_then in enumerate(loaded):
             for keep in (lambda i: False, lambda i: i % 2 == 0, lambda i: i != 0):
                 page = PageModel.from_html(pages_then[who])
-                later = [f for f in frames if json_version(f[audience][0]) > page.version]
+                later = [f for f in frames if json_version(f[0]) > page.version]
                 for index, frame in enumerate(later):
                     if keep(index):
-                        for text in frame[audience]:
+                        for text in frame:
                             page.receive(text)
                 if page.early:
                     page.give_up_waiting()
-                for text in catch_up(board.workshop.pk, page.version, audience):
+                for text in catch_up(board.workshop.pk, page.version, audience, person):
                     page.receive(text)
                 assert page.version == reload.version
                 assert page.differences(reload) == [], (who, start)

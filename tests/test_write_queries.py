@@ -5,7 +5,7 @@ Two budgets, measured apart (docs/architecture.md, "Costs"):
 - the request: authorize (session, user or participant, workshop), write and event (a
   write answers with no fragment: the sender's page gets the broadcast too): at most 10
   for every kind, an add and an edit in every list, and edits that change links;
-- the broadcast's render (`event_frames`, run once per write after commit, for every
+- the broadcast's render (`event_deliveries`, run once per write after commit, for every
   audience, on the broadcaster's thread in production): the same on a board of 200
   items as on a board of 3, and within a budget per kind.
 """
@@ -26,7 +26,7 @@ from test_query_counts import fill
 
 from sessions import services as session_services
 from sessions.access import Membership
-from sessions.fragments import event_frames
+from sessions.fragments import event_deliveries
 from sessions.models import Participant, Role, WorkshopSession
 from workshop import services
 from workshop.event_kinds import Kind
@@ -132,6 +132,21 @@ def writes(board: Board, kim: int) -> list[Write]:
               lambda: {"on": "1"}),
         Write(Kind.ROOM_READY, "pat", f"/w/{ws}/room/ready/", lambda: {"ready": "1"}),
         Write(Kind.ROOM_HAND, "pat", f"/w/{ws}/room/hand/", lambda: {"raised": "1"}),
+        # Private writing: a recipe written privately, edits that redraw it (for its
+        # author apart), then the reveal (the whole list, for everyone).
+        Write(Kind.ROOM_PRIVATE, "fran", f"/w/{ws}/room/private/",
+              lambda: {"section": "recipes", "private": "1"}),
+        Write(Kind.ITEM_ADDED, "pat", f"/w/{ws}/s/recipes/add/",
+              lambda: prefixed(SAMPLES["recipes"], "add-recipes")
+              | {"add-recipes-data_sources": [source.pk]}),
+        Write(Kind.ITEM_UPDATED, "fran", f"/w/{ws}/s/data_sources/{source.pk}/edit/",
+              lambda: prefixed(SAMPLES["data_sources"] | {"completeness": "good"},
+                               f"data_sources-{source.pk}")
+              | version_of(type(source), source.pk)()),
+        Write(Kind.ITEM_MOVED, "fran", f"/w/{ws}/s/recipes/{recipe.pk}/move/",
+              lambda: {"direction": "up"}),
+        Write(Kind.ROOM_REVEALED, "fran", f"/w/{ws}/room/private/",
+              lambda: {"section": "recipes", "private": "0"}),
         Write(Kind.VOTE_OPENED, "fran", f"/w/{ws}/vote/open/",
               lambda: {"budget": "3", "per_item": "2"}),
         Write(Kind.VOTE_CAST, "pat", f"/w/{ws}/vote/ballot/", lambda: {"recipe": recipe.pk}),
@@ -209,7 +224,7 @@ def walk(board: Board, kim: int) -> list[Cost]:
         event = BoardEvent.objects.filter(workshop=board.workshop).last()
         assert event.kind == write.kind, (url, event.kind)
         with CaptureQueriesContext(connection) as render:
-            event_frames(event)
+            event_deliveries(event)  # for the audiences and for authors of private writing
         what = f"{write.kind.value} {url.split('/', 3)[-1]}"
         found.append(Cost(what, counted(request), counted(render)))
     return found

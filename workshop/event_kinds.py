@@ -24,6 +24,8 @@ class Kind(StrEnum):
     ROOM_ANONYMOUS = "room.anonymous"
     ROOM_SPOTLIGHT = "room.spotlight"
     ROOM_COFACILITATOR = "room.cofacilitator"
+    ROOM_PRIVATE = "room.private"
+    ROOM_REVEALED = "room.revealed"
     ROOM_READY = "room.ready"
     ROOM_HAND = "room.hand"
     VOTE_OPENED = "vote.opened"
@@ -65,6 +67,8 @@ class Touches:
                that shows that section's items (they list them in the same order);
     regions    regions redrawn whole (each is bounded, or fetched when it is not);
     all_lists  every list (who may see authors changed);
+    reveal     the whole list of the event's section, and every list and region that
+               shows its items (what only some could see, everyone now sees);
     audience   who may see what changed: the person's open sockets change audience.
     """
 
@@ -73,6 +77,7 @@ class Touches:
     order: bool = False
     regions: tuple[str, ...] = ()
     all_lists: bool = False
+    reveal: bool = False
     audience: bool = False
 
     def __post_init__(self) -> None:
@@ -102,6 +107,10 @@ TOUCHES: dict[Kind, Touches] = {
     Kind.ROOM_READY: Touches(regions=("room",)),
     Kind.ROOM_HAND: Touches(regions=("room",)),
     Kind.ROOM_ANONYMOUS: Touches(regions=ROOM_REGIONS, all_lists=True),
+    # Writing privately shows in the room bar's state; what is written privately goes to
+    # its author's sockets and the facilitators' (sessions/fragments.py).
+    Kind.ROOM_PRIVATE: Touches(regions=ROOM_REGIONS),
+    Kind.ROOM_REVEALED: Touches(regions=ROOM_REGIONS, reveal=True),
     Kind.ROOM_COFACILITATOR: Touches(regions=(*ROOM_REGIONS, "presence"), audience=True),
     Kind.VOTE_OPENED: Touches(regions=("vote", "ballot")),
     # A cast changes the count of voters; the caster's dots travel in their response.

@@ -31,7 +31,9 @@ class BoardItemForm(forms.ModelForm):
         self.workshop = workshop
         for field in self.fields.values():
             if isinstance(field, forms.ModelChoiceField) and field.queryset is not None:
-                field.queryset = field.queryset.filter(workshop=workshop)
+                # Items written privately cannot be linked until they are revealed:
+                # their names would show on the linking item's card.
+                field.queryset = field.queryset.filter(workshop=workshop, private=False)
             if isinstance(field.widget, forms.Textarea):
                 field.widget.attrs.setdefault("rows", 3)
 

@@ -103,6 +103,10 @@ class BoardItem(models.Model):
     # Who added it (Membership.person: "p<participant>" or "u<user>"), for the limit on
     # how many items one person may add; blank for imported items.
     author = models.CharField(max_length=40, blank=True)
+    # Written while its list was private (sessions.room.set_private): until the
+    # facilitator reveals the list, only its author and the facilitators see it, and it
+    # shows nowhere else (no link, no vote, no export).
+    private = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -266,7 +270,8 @@ class Recipe(BoardItem):
 
     def gate_problems(self) -> list[str]:
         """Why this recipe is not ready for 'now'. Reads data_sources and risks, so
-        prefetch both when listing many recipes."""
+        prefetch both when listing many recipes. A risk written privately counts once it
+        is revealed: until then it is a draft, and naming it would show it to the room."""
         sources = self.data_sources.all()
         # No linked data is not ready data: nobody has said what the recipe runs on.
         problems = [] if sources else [NO_DATA_SOURCE]
@@ -278,7 +283,7 @@ class Recipe(BoardItem):
         problems += [
             f"Risk “{risk.risk}” (likelihood × severity {risk.score}) is open with no mitigation"
             for risk in self.risks.all()
-            if risk.blocks_roadmap
+            if risk.blocks_roadmap and not risk.private
         ]
         return problems
 

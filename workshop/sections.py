@@ -56,6 +56,11 @@ class Section:
             .prefetch_related(*self.prefetch)
         )
 
+    def revealed(self, workshop_id: int):
+        """The items everyone may see: not those written privately and not yet revealed
+        (exports, choices and tallies read these)."""
+        return self.items(workshop_id).filter(private=False)
+
     def link_to(self, other: Section) -> str:
         """The name by which this list's items are filtered to those linked to one item
         of `other` (a foreign key, a many-to-many or their reverse), e.g. goals ->
@@ -101,6 +106,12 @@ LISTS: dict[str, Section] = {
                 forms.ParkingLotForm),
     )
 }
+
+
+# Lists that can be written privately (sessions.room.set_private). Goals and data
+# sources are not: recipes name them in their readiness gates and choose them in their
+# forms, so they are settled in the open.
+PRIVATE_LISTS = tuple(key for key in LISTS if key not in ("goals", "data_sources"))
 
 
 def get_section(key: str) -> Section:

@@ -13,7 +13,7 @@ from sessions.viewer import Viewer
 from .choices import Quadrant, RoadmapPhase
 from .methods import get_method
 from .models import Recipe, Workshop
-from .sections import LISTS
+from .sections import LISTS, PRIVATE_LISTS
 
 # A phase shows the lists named here; by default, the one list named by its section.
 PHASE_LISTS = {"decisions": ("decisions", "action_items", "parking_lot")}
@@ -61,7 +61,8 @@ def board_context(member: Membership) -> dict[str, Any]:
     workshop = member.workshop
     viewer, room = viewer_for(member)
     votes = vote_context(workshop)
-    items = {key: list(section.items(workshop.pk)) for key, section in LISTS.items()}
+    items = {key: [item for item in section.items(workshop.pk) if viewer.sees(item)]
+             for key, section in LISTS.items()}
     phases = list(workshop.phases.all())
     recipes = items["recipes"]
     blocks = []
@@ -78,7 +79,9 @@ def board_context(member: Membership) -> dict[str, Any]:
         ]
         specials = (phase.section,) if phase.section in ("north_star", "roadmap") else ()
         lock_keys = [*specials, *(LISTS[key].key for key in keys if key in LISTS)]
-        blocks.append({"phase": phase, "lists": lists, "lock_keys": lock_keys})
+        private_keys = [key for key in keys if key in PRIVATE_LISTS]
+        blocks.append({"phase": phase, "lists": lists, "lock_keys": lock_keys,
+                       "private_keys": private_keys})
     return fragment_context(
         workshop, viewer, room, member,
         room_state=room_state(room),

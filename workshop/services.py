@@ -19,6 +19,7 @@ from django.utils import timezone
 from sessions.access import EDIT, FACILITATE, Membership
 from sessions.models import Room
 from sessions.room import check_unlocked
+from sessions.selectors import room_for
 
 from .choices import RoadmapPhase
 from .event_kinds import Kind
@@ -76,8 +77,19 @@ def _drop_links(item: BoardItem, name: str) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def _locked(model: type[Item], workshop_id: int, item_id: int) -> Item:
-    return model.objects.select_for_update().get(workshop_id=workshop_id, pk=item_id)
+def _locked(model: type[Item], member: Membership, item_id: int) -> Item:
+    """The item, its row locked for this write; one written privately by someone else
+    is not there for a participant (they cannot see it until the reveal)."""
+    item = model.objects.select_for_update().get(workshop_id=member.workshop.pk, pk=item_id)
+    if not sees(member, item):
+        raise model.DoesNotExist(f"No {model.__name__} {item_id} here")
+    return item
+
+
+def sees(member: Membership, item: BoardItem) -> bool:
+    """Whether this member may see the item: everyone, unless it was written privately
+    and is not yet revealed, when only its author and the facilitators may."""
+    return not item.private or member.is_facilitator or item.author == member.person
 
 
 def _check_version(item: BoardItem, base_version: int | None) -> None:
@@ -113,6 +125,7 @@ def add_item(member: Membership, section: Section, data: dict[str, Any]) -> Boar
         position=Coalesce(Subquery(top), Value(0)) + 1,
         author_name=member.name,
         author=member.person,
+        private=section.key in room_for(member.workshop).private_sections,
     )
     _apply(item, data)
     del item.position  # the expression, not the value: read again if anything asks
@@ -127,7 +140,7 @@ def update_item(
 ) -> BoardItem:
     member.require(EDIT)
     check_unlocked(member, section.key)
-    item = _locked(section.model, member.workshop.pk, item_id)
+    item = _locked(section.model, member, item_id)
     _check_version(item, base_version)
     item.version += 1
     unlinked = _apply(item, data)
@@ -140,7 +153,7 @@ def update_item(
 def delete_item(member: Membership, section: Section, item_id: int) -> None:
     member.require(EDIT)
     check_unlocked(member, section.key)
-    item = _locked(section.model, member.workshop.pk, item_id)
+    item = _locked(section.model, member, item_id)
     item.delete()
     record_event(member.workshop.pk, Kind.ITEM_DELETED, section.key, item_id, member.name)
 
@@ -152,7 +165,7 @@ def move_item(member: Membership, section: Section, item_id: int, offset: int) -
     check_unlocked(member, section.key)
     items = list(section.model.objects.select_for_update().filter(workshop_id=member.workshop.pk))
     index = next((i for i, item in enumerate(items) if item.pk == item_id), None)
-    if index is None:
+    if index is None or not sees(member, items[index]):
         raise section.model.DoesNotExist(f"No {section.item_name} {item_id} here")
     target = index + offset
     if 0 <= target < len(items):
@@ -188,7 +201,7 @@ def place_on_roadmap(
     which a facilitator may record in the same step (`override_reason`)."""
     member.require(EDIT)
     check_unlocked(member, "roadmap")
-    recipe = _locked(Recipe, member.workshop.pk, recipe_id)
+    recipe = _locked(Recipe, member, recipe_id)
     _check_version(recipe, base_version)
     if override_reason.strip():
         member.require(FACILITATE)
@@ -222,7 +235,7 @@ def _record_override(recipe: Recipe, member: Membership, reason: str) -> None:
 def override_gate(member: Membership, recipe_id: int, reason: str) -> Recipe:
     """Record why a gated recipe may go ahead; an empty reason withdraws the override."""
     member.require(FACILITATE)
-    recipe = _locked(Recipe, member.workshop.pk, recipe_id)
+    recipe = _locked(Recipe, member, recipe_id)
     _record_override(recipe, member, reason)
     recipe.version += 1
     recipe.save()

@@ -25,8 +25,8 @@ from sessions.selectors import vote_context
 
 from . import limits, services
 from .forms import GateOverrideForm, NorthStarForm, PhaseForm, RoadmapForm, SignupForm, WorkshopForm
-from .models import AgendaPhase, Recipe, Workshop
-from .sections import get_section
+from .models import AgendaPhase, BoardItem, Recipe, Workshop
+from .sections import Section, get_section
 from .selectors import board_context, member_context, with_dots
 
 
@@ -138,6 +138,15 @@ def render_form(request: HttpRequest, member: Membership, form, action: str, *, 
         cancel_url=cancel_url or action, dom_id=dom_id), status=status)
 
 
+def seen_item(member: Membership, section: Section, item_id: int) -> BoardItem:
+    """One item with its links, if this member may see it (not someone else's private
+    writing before the reveal: that is not on their board)."""
+    item = section.items(member.workshop.pk).get(pk=item_id)
+    if not services.sees(member, item):
+        raise section.model.DoesNotExist(f"No {section.item_name} {item_id} here")
+    return item
+
+
 @require_POST
 @board_view(EDIT)
 def item_add(request: HttpRequest, member: Membership, key: str) -> HttpResponse:
@@ -156,7 +165,7 @@ def item_add(request: HttpRequest, member: Membership, key: str) -> HttpResponse
 def item_detail(request: HttpRequest, member: Membership, key: str,
                 item_id: int) -> HttpResponse:
     section = get_section(key)
-    item = section.items(member.workshop.pk).get(pk=item_id)  # with its links
+    item = seen_item(member, section, item_id)  # with its links
     return render(request, section.item_template,
                   member_context(member, item=item, section=section))
 
@@ -171,7 +180,7 @@ def item_edit(request: HttpRequest, member: Membership, key: str,
         "action": request.path, "dom_id": f"{section.key}-{item_id}",
         "cancel_url": reverse("item_detail", args=[member.workshop.pk, section.key, item_id])}
     if request.method == "GET":
-        item = section.items(member.workshop.pk).get(pk=item_id)
+        item = seen_item(member, section, item_id)
         form = section.form(instance=item, workshop=member.workshop, prefix=prefix)
         return render_form(request, member, form, item=item, **edit)
     # A posted form only checks what was posted: the service reads (and locks) the item.
@@ -249,9 +258,15 @@ def north_star(request: HttpRequest, member: Membership) -> HttpResponse:
 
 # The roadmap ----------------------------------------------------------------
 
+def seen_recipe(member: Membership, recipe_id: int) -> Recipe:
+    recipe = seen_item(member, get_section("recipes"), recipe_id)
+    assert isinstance(recipe, Recipe)  # the recipes list holds recipes
+    return recipe
+
+
 def render_roadmap_card(request: HttpRequest, member: Membership,
                         recipe_id: int) -> HttpResponse:
-    recipe = get_section("recipes").items(member.workshop.pk).get(pk=recipe_id)
+    recipe = seen_recipe(member, recipe_id)
     with_dots([recipe], vote_context(member.workshop)["dots_by_recipe"])
     return render(request, "sections/roadmap.html#card", member_context(member, recipe=recipe))
 
@@ -262,8 +277,7 @@ def roadmap_card(request: HttpRequest, member: Membership, item_id: int) -> Http
     if request.method == "GET" and request.GET.get("edit") is None:
         return render_roadmap_card(request, member, item_id)
     member.require(EDIT)
-    recipe = Recipe.objects.prefetch_related("data_sources", "risks").get(
-        workshop=member.workshop, pk=item_id)
+    recipe = seen_recipe(member, item_id)
     # A facilitator is offered the override beside the phase, while the gate is not met.
     offer = member.allows(FACILITATE) and recipe.is_gated and not recipe.has_override
     if request.method == "GET":

@@ -305,7 +305,9 @@
     const wanted = op.pks.map(function (pk) { return op.prefix + pk; });
     const keep = new Set(wanted);
     for (const child of Array.from(list.children)) {
-      if (!child.id || keep.has(child.id)) continue;
+      // One's own private writing is not in the room's order: it stays (a reveal or a
+      // delete says what becomes of it).
+      if (!child.id || keep.has(child.id) || isPrivate(child)) continue;
       if (isBusy(child)) markStale(child, true); else child.remove();
     }
     let previous = null;
@@ -317,6 +319,10 @@
       }
       previous = node;
     }
+  }
+
+  function isPrivate(card) {
+    return Boolean(card.querySelector(":scope > .private-note"));
   }
 
   // A part too large for a frame comes over HTTP, rendered for this page's audience.
@@ -349,7 +355,8 @@
     const prefix = key + "-";
     const choices = [];
     for (const child of list.children) {
-      if (!child.id || !child.id.startsWith(prefix)) continue;
+      // Private writing cannot be linked until it is revealed (workshop/forms.py).
+      if (!child.id || !child.id.startsWith(prefix) || isPrivate(child)) continue;
       // A card being edited is a form without the label: keep the label shown.
       choices.push({ value: child.id.slice(prefix.length), label: child.dataset.label });
     }
@@ -565,6 +572,7 @@
       const keys = section.dataset.sections.split(" ").filter(Boolean);
       section.classList.toggle("is-locked", state.board_locked || keys.some((k) => state.locked_sections.includes(k)));
       section.classList.toggle("is-anonymous", keys.some((k) => state.anonymous_sections.includes(k)));
+      section.classList.toggle("is-private", keys.some((k) => (state.private_sections || []).includes(k)));
       section.classList.toggle("is-current", section.dataset.phase === state.phase);
     }
     if (moved) {

@@ -166,6 +166,8 @@ class Vote(models.Model):
     budget = models.PositiveSmallIntegerField(default=3)
     per_item = models.PositiveSmallIntegerField(default=3)
     hidden = models.BooleanField(default=True)
+    # Whether people may put dots on recipes they wrote themselves (set when opening).
+    own_dots = models.BooleanField(default=True)
     opened_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
     results = models.JSONField(default=list, blank=True)

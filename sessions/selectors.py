@@ -101,7 +101,14 @@ def vote_context(workshop: Workshop) -> dict[str, Any]:
     if latest_closed is not None:
         context["dots_by_recipe"] = {r["recipe_id"]: r["dots"] for r in latest_closed.results}
     if vote is not None and vote.is_open:
-        context["voters"] = vote.dots.values("voter").distinct().count()
+        voters = set(vote.dots.values_list("voter", flat=True).distinct())
+        people = list(taking_part(workshop.pk).order_by("display_name", "pk")
+                      .values_list("pk", "display_name"))
+        context["voters"] = len(voters)
+        context["taking_part"] = len(people)
+        context["voted"] = sum(f"p{pk}" in voters for pk, _ in people)
+        # For the facilitators' panel only (the room's rendering leaves the names out).
+        context["not_voted"] = [name for pk, name in people if f"p{pk}" not in voters]
         if not vote.hidden:
             context["totals"] = tally(vote)
     elif vote is not None:
@@ -116,13 +123,17 @@ def ballot(member: Membership, vote: Vote | None = None) -> dict[str, Any]:
     if vote is None:
         return {"vote": None}
     mine = Count("dots", filter=Q(dots__vote=vote, dots__voter=member.person))
-    recipes = list(Recipe.objects.filter(workshop=member.workshop).annotate(mine=mine)
-                   .order_by("position", "pk"))
-    return {
-        "vote": vote,
-        "rows": [{"recipe": r, "mine": r.mine} for r in recipes],
-        "left": vote.budget - sum(r.mine for r in recipes),
-    }
+    recipes = list(Recipe.objects.filter(workshop=member.workshop, private=False)
+                   .annotate(mine=mine).order_by("position", "pk"))
+    left = vote.budget - sum(r.mine for r in recipes)
+    rows = []
+    for recipe in recipes:
+        own = not vote.own_dots and recipe.author == member.person
+        # Why "+ dot" is off for this recipe, if it is (the button says it).
+        full = ("Your own recipe" if own else "No dots left" if left <= 0
+                else "At the most one recipe takes" if recipe.mine >= vote.per_item else "")
+        rows.append({"recipe": recipe, "mine": recipe.mine, "own": own, "full": full})
+    return {"vote": vote, "rows": rows, "left": left}
 
 
 def knocking(workshop_id: int, viewer_is_facilitator: bool) -> list[Participant]:

@@ -35,6 +35,7 @@ urlpatterns = [
          name="room_hand_lower"),
     path("w/<id:pk>/vote/open/", views.vote_open, name="vote_open"),
     path("w/<id:pk>/vote/close/", views.vote_close, name="vote_close"),
+    path("w/<id:pk>/vote/limits/", views.vote_limits, name="vote_limits"),
     path("w/<id:pk>/vote/ballot/", views.ballot, name="ballot"),
     path("w/<id:pk>/live/fragment/", views.live_fragment, name="live_fragment"),
     path("join/<str:token>/", views.join, name="join"),

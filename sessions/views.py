@@ -365,6 +365,17 @@ class OpenVoteForm(forms.Form):
     per_item = forms.IntegerField(min_value=1, max_value=20, initial=3,
                                   label="Most dots on one recipe")
     hidden = forms.BooleanField(required=False, initial=True, label="Hide votes until closed")
+    own_dots = forms.BooleanField(required=False, initial=True,
+                                  label="Dots on one's own recipes")
+
+
+class LimitsForm(forms.Form):
+    budget = forms.IntegerField(min_value=1, max_value=20, label="Dots per person")
+    per_item = forms.IntegerField(min_value=1, max_value=20, label="Most dots on one recipe")
+
+
+def first_error(form: forms.Form) -> str:
+    return str(next(iter(form.errors.values()))[0])
 
 
 @require_POST
@@ -372,9 +383,18 @@ class OpenVoteForm(forms.Form):
 def vote_open(request: HttpRequest, member: Membership) -> HttpResponse:
     form = OpenVoteForm(request.POST)
     if not form.is_valid():
-        first = next(iter(form.errors.values()))[0]
-        return refused(str(first))
+        return refused(first_error(form))
     voting.open_vote(member, **form.cleaned_data)
+    return HttpResponse(status=204)
+
+
+@require_POST
+@board_view(FACILITATE)
+def vote_limits(request: HttpRequest, member: Membership) -> HttpResponse:
+    form = LimitsForm(request.POST)
+    if not form.is_valid():
+        return refused(first_error(form))
+    voting.raise_limits(member, **form.cleaned_data)
     return HttpResponse(status=204)
 
 

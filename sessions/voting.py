@@ -24,21 +24,50 @@ class NoDotsLeft(ValidationError):
     pass
 
 
+MOST_DOTS = 20  # per person (the database checks it too: sessions.models.Vote)
+
+
+def _check_limits(budget: int, per_item: int) -> None:
+    if not 1 <= budget <= MOST_DOTS or not 1 <= per_item <= budget:
+        raise ValidationError(f"Give each person 1 to {MOST_DOTS} dots, and at most that "
+                              "many on one recipe.")
+
+
 @transaction.atomic
 def open_vote(member: Membership, budget: int = 3, per_item: int = 3,
-              hidden: bool = True) -> Vote:
+              hidden: bool = True, own_dots: bool = True) -> Vote:
+    """Open a dot vote on the recipes: `budget` dots each, at most `per_item` on one
+    recipe; `own_dots`: whether a person may put dots on recipes they wrote."""
     member.require(FACILITATE)
-    if not 1 <= budget <= 20 or not 1 <= per_item <= budget:
-        raise ValidationError("Give each person 1 to 20 dots, and at most that many per recipe.")
+    _check_limits(budget, per_item)
     if open_vote_of(member.workshop.pk):
         raise ValidationError("A vote is already open: close it before opening another.")
     if "recipes" in room_for(member.workshop).private_sections:
         raise ValidationError("The recipes are being written privately: reveal them "
                               "before the room votes on them.")
+    if not Recipe.objects.filter(workshop=member.workshop, private=False).exists():
+        raise ValidationError("There are no recipes to vote on yet: add some first.")
     session = member.workshop.sessions.filter(ended_at__isnull=True).first()
     vote = Vote.objects.create(workshop=member.workshop, session=session, budget=budget,
-                               per_item=per_item, hidden=hidden)
+                               per_item=per_item, hidden=hidden, own_dots=own_dots)
     record_event(member.workshop.pk, Kind.VOTE_OPENED, "vote", vote.pk, member.name)
+    return vote
+
+
+@transaction.atomic
+def raise_limits(member: Membership, budget: int, per_item: int) -> Vote:
+    """Give everyone more dots, or let one recipe take more, while the vote is open. The
+    dots cast stay where they are, so limits only go up."""
+    member.require(FACILITATE)
+    _check_limits(budget, per_item)
+    vote = Vote.objects.select_for_update().get(pk=_current(member).pk)
+    if budget < vote.budget or per_item < vote.per_item:
+        raise ValidationError(
+            f"Limits only go up during a vote, so that no dot already cast is lost: at "
+            f"least {vote.budget} dots each and {vote.per_item} on one recipe.")
+    vote.budget, vote.per_item = budget, per_item
+    vote.save(update_fields=["budget", "per_item"])
+    record_event(member.workshop.pk, Kind.VOTE_CHANGED, "vote", vote.pk, member.name)
     return vote
 
 
@@ -68,7 +97,11 @@ def cast_dot(member: Membership, recipe_id: int) -> Vote:
     try:
         with transaction.atomic():
             vote = _ballot_box(member)
-            recipe = Recipe.objects.get(workshop=member.workshop, pk=recipe_id)
+            recipe = Recipe.objects.get(workshop=member.workshop, pk=recipe_id,
+                                        private=False)
+            if not vote.own_dots and recipe.author == member.person:
+                raise ValidationError("In this vote nobody puts dots on a recipe they "
+                                      "wrote: spend yours on the others.")
             mine = list(Dot.objects.filter(vote=vote, voter=member.person))
             used = {d.slot for d in mine}
             on_item = {d.item_slot for d in mine if d.recipe_id == recipe.pk}

@@ -354,7 +354,7 @@ async def test_hidden_votes_reach_no_other_browser_until_revealed(layer, pat, ki
     frame = await watcher.event()
     frame = await watcher.event()
     panel = html_of(frame)
-    assert "1</strong> person has voted" in panel
+    assert "1 of 2</strong> taking part has voted" in panel
     assert "tally" not in panel and "2 dots" not in panel
     kim_ballot = (await db(kim.get)(f"/w/{workshop.pk}/vote/ballot/")).content.decode()
     assert '"left">3</span> of 3 left' in kim_ballot

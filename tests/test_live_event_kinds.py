@@ -107,6 +107,7 @@ class Board:
             Kind.ROOM_HAND: lambda: room_services.set_hand(self.pat_member, True),
             Kind.ROOM_REVEALED: lambda: room_services.reveal(host, ["recipes"]),
             Kind.VOTE_OPENED: lambda: voting.open_vote(host, 3, 2, hidden=False),
+            Kind.VOTE_CHANGED: lambda: voting.raise_limits(host, 4, 3),
             Kind.VOTE_CAST: lambda: voting.cast_dot(self.pat_member, self.recipe.pk),
             Kind.VOTE_CLOSED: lambda: voting.close_vote(host),
             Kind.ITEM_DELETED: lambda: services.delete_item(host, LISTS["data_sources"],

@@ -210,6 +210,7 @@ def test_a_private_high_risk_gates_no_recipe_until_revealed(room, host, workshop
 
 @pytest.mark.django_db
 def test_no_vote_on_recipes_while_they_are_written_privately(room, host, workshop):
+    add(host, "recipes", title="Open recipe")
     room_services.set_private(host, ["recipes"])
     with pytest.raises(ValidationError, match="reveal them before the room votes"):
         voting.open_vote(host)

@@ -149,6 +149,8 @@ def writes(board: Board, kim: int) -> list[Write]:
               lambda: {"section": "recipes", "private": "0"}),
         Write(Kind.VOTE_OPENED, "fran", f"/w/{ws}/vote/open/",
               lambda: {"budget": "3", "per_item": "2"}),
+        Write(Kind.VOTE_CHANGED, "fran", f"/w/{ws}/vote/limits/",
+              lambda: {"budget": "4", "per_item": "3"}),
         Write(Kind.VOTE_CAST, "pat", f"/w/{ws}/vote/ballot/", lambda: {"recipe": recipe.pk}),
         Write(Kind.VOTE_CLOSED, "fran", f"/w/{ws}/vote/close/", lambda: {}),
         Write(Kind.ITEM_DELETED, "fran", f"/w/{ws}/s/data_sources/{source.pk}/delete/",

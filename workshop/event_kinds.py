@@ -30,6 +30,7 @@ class Kind(StrEnum):
     ROOM_HAND = "room.hand"
     VOTE_OPENED = "vote.opened"
     VOTE_CAST = "vote.cast"
+    VOTE_CHANGED = "vote.changed"
     VOTE_CLOSED = "vote.closed"
     SESSION_STARTED = "session.started"
     SESSION_ENDED = "session.ended"
@@ -52,8 +53,9 @@ class Kind(StrEnum):
 # "ballot" is personal: it is never broadcast, each page fetches its own over HTTP.
 REGIONS = ("north_star", "roadmap", "prioritize", "agenda", "room", "vote", "presence",
            "ballot", "lobby")
-# Regions the two audiences see differently: who waits in the lobby is for facilitators.
-PER_AUDIENCE_REGIONS = ("lobby",)
+# Regions the two audiences see differently: who waits in the lobby, and who has not
+# voted yet, are for facilitators.
+PER_AUDIENCE_REGIONS = ("lobby", "vote")
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,8 @@ class Touches:
 
 
 ROOM_REGIONS = ("room", "agenda")
+# What shows who takes part: the room bar's "n of m ready", the vote's "n of m voted".
+TAKING_PART = ("room", "vote")
 NOTHING = Touches()  # changes that show on the sessions page, not on the board
 
 TOUCHES: dict[Kind, Touches] = {
@@ -111,26 +115,29 @@ TOUCHES: dict[Kind, Touches] = {
     # its author's sockets and the facilitators' (sessions/fragments.py).
     Kind.ROOM_PRIVATE: Touches(regions=ROOM_REGIONS),
     Kind.ROOM_REVEALED: Touches(regions=ROOM_REGIONS, reveal=True),
-    Kind.ROOM_COFACILITATOR: Touches(regions=(*ROOM_REGIONS, "presence"), audience=True),
+    Kind.ROOM_COFACILITATOR: Touches(regions=(*ROOM_REGIONS, "presence", "vote"),
+                                     audience=True),
     Kind.VOTE_OPENED: Touches(regions=("vote", "ballot")),
     # A cast changes the count of voters; the caster's dots travel in their response.
     Kind.VOTE_CAST: Touches(regions=("vote",)),
+    # Raised limits: the panel says them, and each ballot has more room.
+    Kind.VOTE_CHANGED: Touches(regions=("vote", "ballot")),
     Kind.VOTE_CLOSED: Touches(regions=("vote", "roadmap", "ballot")),
-    # Who takes part changes the room bar's "n of m ready".
-    Kind.SESSION_STARTED: Touches(regions=("room",)),
-    Kind.SESSION_ENDED: Touches(regions=("room",)),
+    # Who takes part changes the room bar's "n of m ready" and the vote's "n of m voted".
+    Kind.SESSION_STARTED: Touches(regions=TAKING_PART),
+    Kind.SESSION_ENDED: Touches(regions=TAKING_PART),
     # The sockets of who came by it are closed; the others' count of who takes part drops.
-    Kind.LINK_ROTATED: Touches(regions=("room",)),
+    Kind.LINK_ROTATED: Touches(regions=TAKING_PART),
     # Presence follows sockets, not joins; the count of who takes part follows joins.
-    Kind.PARTICIPANT_JOINED: Touches(regions=("room",)),
-    Kind.PARTICIPANT_REMOVED: Touches(regions=("room",)),  # and their sockets are closed
+    Kind.PARTICIPANT_JOINED: Touches(regions=TAKING_PART),
+    Kind.PARTICIPANT_REMOVED: Touches(regions=TAKING_PART),  # and their sockets are closed
     Kind.PARTICIPANT_RESTORED: NOTHING,  # they may join again; nothing shows until then
-    Kind.PARTICIPANT_LEFT: Touches(regions=("room",)),  # and their sockets are closed
+    Kind.PARTICIPANT_LEFT: Touches(regions=TAKING_PART),  # and their sockets are closed
     Kind.LINKS_EXPIRY: NOTHING,  # the sessions page shows it, not the board
     Kind.LOBBY_SET: NOTHING,  # the sessions page shows it; knocks show in the lobby
     # Who waits to be let in: the facilitators' lobby (the room's is empty).
     Kind.PARTICIPANT_KNOCKED: Touches(regions=("lobby",)),
-    Kind.PARTICIPANT_ADMITTED: Touches(regions=("lobby", "room")),
+    Kind.PARTICIPANT_ADMITTED: Touches(regions=("lobby", *TAKING_PART)),
     Kind.PARTICIPANT_DECLINED: Touches(regions=("lobby",)),
     Kind.WORKSHOP_CREATED: NOTHING,
     Kind.WORKSHOP_IMPORTED: NOTHING,

@@ -120,7 +120,7 @@ def test_hidden_vote_reveals_totals_only_when_closed(crowd: Crowd, server):
             expect(person.page.locator("#ballot .left")).to_have_text(str(3 - number))
     for person in everyone:
         expect(person.page.locator("#vote-panel .voters")).to_have_text(
-            "3 people have voted so far.")
+            "3 of 3 taking part have voted so far.")
     expect(pat.page.locator("#ballot li").first.locator(".mine")).to_have_text("●●")
     expect(pat.page.locator("#ballot button[aria-label^='Put a dot']").first).to_be_disabled()
 

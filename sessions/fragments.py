@@ -31,7 +31,13 @@ from django.urls import reverse
 from workshop.event_kinds import PER_AUDIENCE_REGIONS, REGIONS, Kind, touches
 from workshop.models import BoardEvent, NorthStar, Workshop
 from workshop.sections import LISTS
-from workshop.selectors import fragment_context, quadrants, roadmap_lanes, with_dots
+from workshop.selectors import (
+    fragment_context,
+    quadrants,
+    recently_deleted,
+    roadmap_lanes,
+    with_dots,
+)
 
 from .models import Room
 from .presence import presence_frame, presence_op
@@ -52,7 +58,8 @@ ALWAYS_FRESH = ("room", "presence", "vote")
 # The cache (workshop/settings.py) that keeps catch-up answers for the pages that follow.
 CATCH_UP_CACHE = "catch_up"
 VERBS = {Kind.ITEM_ADDED: "added", Kind.ITEM_UPDATED: "edited",
-         Kind.ITEM_DELETED: "deleted", Kind.ITEM_MOVED: "moved"}
+         Kind.ITEM_DELETED: "deleted", Kind.ITEM_MOVED: "moved",
+         Kind.ITEM_RESTORED: "restored"}
 
 
 class Unset:
@@ -447,6 +454,10 @@ class Renderer:
 
     def region_presence(self, viewer: Viewer) -> dict[str, Any]:
         return presence_op(self.workshop.pk)
+
+    def region_trash(self, viewer: Viewer) -> dict[str, Any]:
+        return self._region("trash", "live/trash.html", viewer,
+                            deleted=recently_deleted(self.workshop.pk, viewer.is_facilitator))
 
     def region_lobby(self, viewer: Viewer) -> dict[str, Any]:
         return self._region("lobby", "live/lobby.html", viewer,

@@ -121,6 +121,8 @@ class Room(models.Model):
     # Lists written privately: what is added to them now is seen by its author and the
     # facilitators only, until the facilitator reveals the list.
     private_sections = models.JSONField(default=list, blank=True)
+    # Whether participants may edit and delete every item, not only their own.
+    open_editing = models.BooleanField(default=False)
     spotlight = models.CharField(max_length=80, blank=True)
 
     def __str__(self) -> str:

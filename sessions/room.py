@@ -182,6 +182,14 @@ def reveal(member: Membership, sections: list[str]) -> Room:
 
 
 @transaction.atomic
+def set_open_editing(member: Membership, on: bool) -> Room:
+    """Let participants edit and delete every item (on), or only their own (off)."""
+    room = _room(member)
+    room.open_editing = on
+    return _save(member, room, Kind.ROOM_EDITING, ["open_editing"])
+
+
+@transaction.atomic
 def set_spotlight(member: Membership, target: str) -> Room:
     """Spotlight one item (by its element id, e.g. "recipes-12") or clear it ("")."""
     room = _room(member)

@@ -65,6 +65,7 @@ def room_state(room: Room) -> dict[str, Any]:
         "locked_sections": room.locked_sections,
         "anonymous_sections": room.anonymous_sections,
         "private_sections": room.private_sections,
+        "open_editing": room.open_editing,
         "spotlight": room.spotlight,
     }
 

@@ -28,6 +28,7 @@ urlpatterns = [
     path("w/<id:pk>/room/lock/", views.room_lock, name="room_lock"),
     path("w/<id:pk>/room/anonymous/", views.room_anonymous, name="room_anonymous"),
     path("w/<id:pk>/room/private/", views.room_private, name="room_private"),
+    path("w/<id:pk>/room/editing/", views.room_editing, name="room_editing"),
     path("w/<id:pk>/room/spotlight/", views.room_spotlight, name="spotlight"),
     path("w/<id:pk>/room/ready/", views.room_ready, name="room_ready"),
     path("w/<id:pk>/room/hand/", views.room_hand, name="room_hand"),

@@ -322,6 +322,14 @@ def room_private(request: HttpRequest, member: Membership) -> HttpResponse:
 
 @require_POST
 @board_view(FACILITATE)
+def room_editing(request: HttpRequest, member: Membership) -> HttpResponse:
+    """Let everyone edit every item ("open": "1"), or each their own ("0")."""
+    room.set_open_editing(member, _flag(request, "open"))
+    return HttpResponse(status=204)
+
+
+@require_POST
+@board_view(FACILITATE)
 def room_spotlight(request: HttpRequest, member: Membership) -> HttpResponse:
     room.set_spotlight(member, request.POST.get("target", ""))
     return HttpResponse(status=204)

@@ -39,6 +39,7 @@ DOTS = re.compile(r'class="tag dots"[^>]*>● (\d+) dot')
 class Item:
     pk: int
     version: int = 1
+    author: str = ""  # who added it, by the state machine's names
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 import pytest
 from samples import SAMPLES, TITLE_FIELD, prefixed
 
+from sessions import room as room_services
 from workshop.sections import LISTS
 
 SECTIONS = list(LISTS)
@@ -32,7 +33,9 @@ def test_adding_an_item(clients, workshop, key, role):
 
 @pytest.mark.parametrize("key", SECTIONS)
 @pytest.mark.parametrize("role", list(WRITE_STATUS))
-def test_editing_an_item(clients, workshop, add, key, role):
+def test_editing_an_item(clients, workshop, host, add, key, role):
+    # Editing open to everyone: whose items each may change is tests/test_owned_items.py.
+    room_services.set_open_editing(host, True)
     item = add(key)
     field = TITLE_FIELD[key]
     data = prefixed(SAMPLES[key] | {field: "Renamed"}, f"{key}-{item.pk}") | {"version": "1"}
@@ -51,7 +54,8 @@ def test_editing_an_item(clients, workshop, add, key, role):
 
 @pytest.mark.parametrize("key", SECTIONS)
 @pytest.mark.parametrize("role", list(WRITE_STATUS))
-def test_deleting_an_item(clients, workshop, add, key, role):
+def test_deleting_an_item(clients, workshop, host, add, key, role):
+    room_services.set_open_editing(host, True)
     item = add(key)
     response = clients[role].post(f"/w/{workshop.pk}/s/{key}/{item.pk}/delete/")
     exists = LISTS[key].model.objects.filter(pk=item.pk).exists()
@@ -147,7 +151,8 @@ def test_north_star_is_edited_in_place(clients, workshop):
 
 def test_stale_edit_is_refused_with_both_texts_and_the_draft_kept(participant_client,
                                                                   facilitator_client,
-                                                                  workshop, add):
+                                                                  workshop, host, add):
+    room_services.set_open_editing(host, True)
     item = add("decisions")
     url = f"/w/{workshop.pk}/s/decisions/{item.pk}/edit/"
     prefix = f"decisions-{item.pk}"

@@ -190,9 +190,15 @@ async def test_every_kind_of_board_event_reaches_a_second_page(layer, pat, host,
     await socket.event()
     await expect(lambda: services.move_item(host, LISTS["decisions"], decision.pk, 1),
                  "list-decisions")
-    _, frame = await expect(lambda: services.delete_item(host, LISTS["decisions"], decision.pk),
-                            f"decisions-{decision.pk}")
-    assert frame["ops"][0]["op"] == "remove"
+    deleted, frame = await expect(
+        lambda: services.delete_item(host, LISTS["decisions"], decision.pk),
+        f"decisions-{decision.pk}", "trash")
+    assert next(op for op in frame["ops"] if op.get("id") == f"decisions-{decision.pk}")[
+        "op"] == "remove"
+    _, frame = await expect(lambda: services.restore_item(host, deleted.pk),
+                            f"decisions-{decision.pk}", "trash")
+    assert next(op for op in frame["ops"] if op.get("id") == f"decisions-{decision.pk}")[
+        "op"] == "upsert"
     await expect(lambda: services.update_north_star(host, {"objective": "Habit"}, 1),
                  "north-star")
     _, frame = await expect(

@@ -99,6 +99,7 @@ class Board:
             Kind.ROOM_LOCK: lambda: room_services.lock(host, ["risks"], True),
             Kind.ROOM_SPOTLIGHT: lambda: room_services.set_spotlight(
                 host, f"recipes-{self.recipe.pk}"),
+            Kind.ROOM_EDITING: lambda: room_services.set_open_editing(host, True),
             Kind.ROOM_ANONYMOUS: lambda: room_services.set_anonymous(host, ["decisions"],
                                                                      True),
             Kind.ROOM_COFACILITATOR: lambda: room_services.name_cofacilitator(
@@ -112,6 +113,10 @@ class Board:
             Kind.VOTE_CLOSED: lambda: voting.close_vote(host),
             Kind.ITEM_DELETED: lambda: services.delete_item(host, LISTS["data_sources"],
                                                             self.source.pk),
+            # The source comes back, with the goal and the recipes that named it.
+            Kind.ITEM_RESTORED: lambda: services.restore_item(
+                host, BoardEvent.objects.filter(workshop=ws, kind=Kind.ITEM_DELETED)
+                .latest("version").pk),
             Kind.SESSION_STARTED: lambda: session_services.start_session(host, "Sitting 2"),
             Kind.SESSION_ENDED: lambda: session_services.end_session(
                 host, ws.sessions.get(title="Sitting 2").pk),

@@ -96,6 +96,7 @@ class LiveBoard(LiveRoom, RuleBasedStateMachine):
         self.broken = False
         self.pages: dict[str, Page] = {}
         self.items: dict[str, list[Item]] = {key: [] for key in KEYS}
+        self.open_editing = False
         self.anonymous: set[str] = set()
         self.cofacilitating = False
         self.vote: dict | None = None  # hidden, budget, per_item, dots: {voter: Counter}
@@ -272,7 +273,7 @@ class LiveBoard(LiveRoom, RuleBasedStateMachine):
         return int(re.search(rf"/s/{key}/(\d+)/$", response["Location"])[1])
 
     def added(self, who: str, key: str, pk: int) -> None:
-        self.items[key].append(Item(pk))
+        self.items[key].append(Item(pk, author=who))
         self.bump(key, self.name_of(who))
 
     # Rules: the board's lists ----------------------------------------------------------
@@ -340,6 +341,12 @@ class LiveBoard(LiveRoom, RuleBasedStateMachine):
         Which item, and which field or lane, follow from `pick`."""
         key, item = self.pick_item(pick)
         http = how.endswith("over HTTP")
+        if not how.startswith("place") and not self.may_change(who, item):
+            # Someone else's item, editing not open to all: refused, nothing changes.
+            self.run(self.write(lambda: services.delete_item(self.member(who), LISTS[key],
+                                                             item.pk),
+                                refused=PermissionDenied))
+            return
         if how.startswith("move"):
             self.move(key, item, who, how.startswith("move up"), http)
         elif how.startswith("delete"):
@@ -348,6 +355,16 @@ class LiveBoard(LiveRoom, RuleBasedStateMachine):
             self.place(item, who, ["next", "later", ""][pick // 7 % 3], "stale" in how)
         else:
             self.edit(key, item, who, "stale" in how, pick // 7)
+
+    def may_change(self, who: str, item: Item) -> bool:
+        return self.is_facilitator(who) or item.author == who or self.open_editing
+
+    @rule(on=st.booleans())
+    def open_editing_to_all(self, on):
+        """The facilitator lets everyone edit every item, or each their own."""
+        self.open_editing = on
+        self.bump("room", self.fran_name)
+        self.run(self.write(lambda: room_services.set_open_editing(self.member("fran"), on)))
 
     def edit(self, key: str, item: Item, who: str, stale: bool, detail: int) -> None:
         data = {TITLE_FIELD[key]: f"Edited {next(self.texts)}"}

@@ -155,6 +155,10 @@ def writes(board: Board, kim: int) -> list[Write]:
         Write(Kind.VOTE_CLOSED, "fran", f"/w/{ws}/vote/close/", lambda: {}),
         Write(Kind.ITEM_DELETED, "fran", f"/w/{ws}/s/data_sources/{source.pk}/delete/",
               lambda: {}),
+        Write(Kind.ITEM_RESTORED, "fran", lambda: "/w/{}/restore/{}/".format(
+            ws, BoardEvent.objects.filter(workshop_id=ws, kind=Kind.ITEM_DELETED)
+            .latest("version").pk), dict),
+        Write(Kind.ROOM_EDITING, "fran", f"/w/{ws}/room/editing/", lambda: {"open": "1"}),
         Write(Kind.SESSION_STARTED, "fran", f"/w/{ws}/sessions/start/",
               lambda: {"title": "Sitting 2"}),
         Write(Kind.SESSION_ENDED, "fran", lambda: "/w/{}/sessions/{}/end/".format(

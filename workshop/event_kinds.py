@@ -13,6 +13,7 @@ class Kind(StrEnum):
     ITEM_ADDED = "item.added"
     ITEM_UPDATED = "item.updated"
     ITEM_DELETED = "item.deleted"
+    ITEM_RESTORED = "item.restored"
     ITEM_MOVED = "item.moved"
     NORTH_STAR_UPDATED = "north_star.updated"
     ROADMAP_PLACED = "roadmap.placed"
@@ -25,6 +26,7 @@ class Kind(StrEnum):
     ROOM_SPOTLIGHT = "room.spotlight"
     ROOM_COFACILITATOR = "room.cofacilitator"
     ROOM_PRIVATE = "room.private"
+    ROOM_EDITING = "room.editing"
     ROOM_REVEALED = "room.revealed"
     ROOM_READY = "room.ready"
     ROOM_HAND = "room.hand"
@@ -52,10 +54,10 @@ class Kind(StrEnum):
 # The regions of the board page that are not lists (ids in templates/board.html).
 # "ballot" is personal: it is never broadcast, each page fetches its own over HTTP.
 REGIONS = ("north_star", "roadmap", "prioritize", "agenda", "room", "vote", "presence",
-           "ballot", "lobby")
-# Regions the two audiences see differently: who waits in the lobby, and who has not
-# voted yet, are for facilitators.
-PER_AUDIENCE_REGIONS = ("lobby", "vote")
+           "ballot", "lobby", "trash")
+# Regions the two audiences see differently: who waits in the lobby, who has not voted
+# yet and what was deleted lately are for facilitators.
+PER_AUDIENCE_REGIONS = ("lobby", "vote", "trash")
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,9 @@ NOTHING = Touches()  # changes that show on the sessions page, not on the board
 TOUCHES: dict[Kind, Touches] = {
     Kind.ITEM_ADDED: Touches(item=True),
     Kind.ITEM_UPDATED: Touches(item=True),
-    Kind.ITEM_DELETED: Touches(item=True),
+    # The facilitators' "recently deleted" lists what can be restored.
+    Kind.ITEM_DELETED: Touches(item=True, regions=("trash",)),
+    Kind.ITEM_RESTORED: Touches(item=True, regions=("trash",)),
     Kind.ITEM_MOVED: Touches(order=True),
     Kind.NORTH_STAR_UPDATED: Touches(regions=("north_star",)),
     # The recipe's roadmap card is one of its places (sessions/fragments.py).
@@ -114,6 +118,8 @@ TOUCHES: dict[Kind, Touches] = {
     # Writing privately shows in the room bar's state; what is written privately goes to
     # its author's sockets and the facilitators' (sessions/fragments.py).
     Kind.ROOM_PRIVATE: Touches(regions=ROOM_REGIONS),
+    # Who may edit which item: each page shows the actions its person may take.
+    Kind.ROOM_EDITING: Touches(regions=ROOM_REGIONS),
     Kind.ROOM_REVEALED: Touches(regions=ROOM_REGIONS, reveal=True),
     Kind.ROOM_COFACILITATOR: Touches(regions=(*ROOM_REGIONS, "presence", "vote"),
                                      audience=True),

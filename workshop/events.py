@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from contextvars import ContextVar
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -42,6 +43,7 @@ def _bump(workshop_id: int) -> int:
 def record_event(
     workshop_id: int, kind: Kind, section: str = "", item_id: int | None = None,
     actor: str = "", unlinked: list[int] | None = None,
+    snapshot: dict[str, Any] | None = None,
 ) -> BoardEvent:
     """Bump the board version, log the change and schedule its broadcast.
 
@@ -51,7 +53,7 @@ def record_event(
     version = _bump(workshop_id)
     event = BoardEvent.objects.create(
         workshop_id=workshop_id, version=version, kind=Kind(kind), section=section,
-        item_id=item_id, actor=actor, unlinked=unlinked or [],
+        item_id=item_id, actor=actor, unlinked=unlinked or [], snapshot=snapshot or {},
     )
     transaction.on_commit(lambda: _committed(event))
     return event

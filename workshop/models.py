@@ -375,6 +375,8 @@ class BoardEvent(models.Model):
     # The items the changed item linked to before an edit replaced its links (a risk's
     # recipes): pages redraw those as well as the ones it links to now.
     unlinked = models.JSONField(default=list, blank=True)
+    # A deleted item as it was (workshop.services.snapshot): what restoring it puts back.
+    snapshot = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

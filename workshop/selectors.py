@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from django.core import serializers
+from django.db.models import Exists, OuterRef
 
 from sessions.access import Membership
 from sessions.models import Room
@@ -11,12 +15,38 @@ from sessions.selectors import knocking, room_for, room_state, vote_context
 from sessions.viewer import Viewer
 
 from .choices import Quadrant, RoadmapPhase
+from .event_kinds import Kind
 from .methods import get_method
-from .models import Recipe, Workshop
+from .models import BoardEvent, Recipe, Workshop
 from .sections import LISTS, PRIVATE_LISTS
 
 # A phase shows the lists named here; by default, the one list named by its section.
 PHASE_LISTS = {"decisions": ("decisions", "action_items", "parking_lot")}
+
+
+RECENTLY_DELETED = 10  # how many deletions the facilitators' list offers to restore
+
+
+def recently_deleted(workshop_id: int, for_facilitators: bool) -> list[dict[str, Any]]:
+    """The latest deletions not restored since, newest first, for the facilitators'
+    "Recently deleted" (the room's rendering of it is empty)."""
+    if not for_facilitators:
+        return []
+    restored = BoardEvent.objects.filter(
+        workshop_id=OuterRef("workshop_id"), kind=Kind.ITEM_RESTORED,
+        section=OuterRef("section"), item_id=OuterRef("item_id"),
+        version__gt=OuterRef("version"))
+    events = (BoardEvent.objects.filter(workshop_id=workshop_id, kind=Kind.ITEM_DELETED)
+              .exclude(snapshot={}).filter(~Exists(restored))
+              .order_by("-version")[:RECENTLY_DELETED])
+    rows = []
+    for event in events:
+        if event.section not in LISTS:
+            continue
+        [found] = serializers.deserialize("json", json.dumps(event.snapshot["object"]))
+        rows.append({"event": event, "what": str(found.object),
+                     "section": LISTS[event.section]})
+    return rows
 
 
 def with_dots(recipes: list[Recipe], dots: dict[int, int] | None) -> list[Recipe]:
@@ -57,6 +87,14 @@ def viewer_for(member: Membership) -> tuple[Viewer, Room]:
     return Viewer.for_member(member, room), room
 
 
+def my_items(member: Membership, items: dict[str, list]) -> list[str]:
+    """The ids of the cards this member wrote: their page shows those cards' actions
+    (a personal list, in the page, never in a broadcast: it would tell who wrote what
+    in anonymous lists)."""
+    return [f"{key}-{item.pk}" for key, listed in items.items() for item in listed
+            if item.author and item.author == member.person]
+
+
 def board_context(member: Membership) -> dict[str, Any]:
     workshop = member.workshop
     viewer, room = viewer_for(member)
@@ -87,6 +125,8 @@ def board_context(member: Membership) -> dict[str, Any]:
         room_state=room_state(room),
         people=people_online(workshop.pk),
         knocking=knocking(workshop.pk, viewer.is_facilitator),
+        deleted=recently_deleted(workshop.pk, viewer.is_facilitator),
+        my_items=my_items(member, items),
         **votes,
         method=get_method(workshop.method),
         phases=phases,

@@ -7,11 +7,14 @@ Views, commands, tests and the admin all call them (docs/architecture.md, rule 2
 
 from __future__ import annotations
 
+import json
 from typing import Any, TypeVar
 
+from django.apps import apps
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.core import serializers
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, transaction
 from django.db.models import ManyToManyField, Max, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -25,8 +28,8 @@ from .choices import RoadmapPhase
 from .event_kinds import Kind
 from .events import record_event
 from .methods import get_method
-from .models import AgendaPhase, BoardItem, NorthStar, Recipe, Workshop
-from .sections import Section
+from .models import AgendaPhase, BoardEvent, BoardItem, NorthStar, Recipe, Workshop
+from .sections import LISTS, Section
 
 Item = TypeVar("Item", bound=BoardItem)
 
@@ -86,6 +89,21 @@ def _locked(model: type[Item], member: Membership, item_id: int) -> Item:
     return item
 
 
+def may_change(member: Membership, author: str) -> bool:
+    """Whether this member may edit, move, delete or restore an item by `author`: its
+    author and the facilitators may, and everyone while the facilitator has opened
+    editing to all (sessions.room.set_open_editing)."""
+    return (member.is_facilitator or (bool(author) and author == member.person)
+            or room_for(member.workshop).open_editing)
+
+
+def check_may_change(member: Membership, section: Section, author: str) -> None:
+    if not may_change(member, author):
+        raise PermissionDenied(
+            f"Only its author and the facilitators can change this {section.item_name}. "
+            "Add your own, or ask the facilitator to let everyone edit.")
+
+
 def sees(member: Membership, item: BoardItem) -> bool:
     """Whether this member may see the item: everyone, unless it was written privately
     and is not yet revealed, when only its author and the facilitators may."""
@@ -141,6 +159,7 @@ def update_item(
     member.require(EDIT)
     check_unlocked(member, section.key)
     item = _locked(section.model, member, item_id)
+    check_may_change(member, section, item.author)
     _check_version(item, base_version)
     item.version += 1
     unlinked = _apply(item, data)
@@ -150,12 +169,114 @@ def update_item(
 
 
 @transaction.atomic
-def delete_item(member: Membership, section: Section, item_id: int) -> None:
+def delete_item(member: Membership, section: Section, item_id: int) -> BoardEvent:
+    """Delete an item, keeping it as it was in the event, so that whoever could delete
+    it can restore it (`restore_item`)."""
     member.require(EDIT)
     check_unlocked(member, section.key)
     item = _locked(section.model, member, item_id)
+    check_may_change(member, section, item.author)
+    kept = snapshot(item)
     item.delete()
-    record_event(member.workshop.pk, Kind.ITEM_DELETED, section.key, item_id, member.name)
+    return record_event(member.workshop.pk, Kind.ITEM_DELETED, section.key, item_id,
+                        member.name, snapshot=kept)
+
+
+def _linking(item: BoardItem) -> list[tuple[Any, str]]:
+    """The relations by which items of other lists link to this one: (model, field)."""
+    board_models = {section.model for section in LISTS.values()}
+    return [(relation.related_model, relation.field.name)
+            for relation in item._meta.related_objects
+            if relation.related_model in board_models]
+
+
+def snapshot(item: BoardItem) -> dict[str, Any]:
+    """The item as Django's serializer writes it (its fields, its links' ids), and the
+    items of other lists that link to it (read in one query), to link again on
+    restore."""
+    reads = [model._default_manager.filter(**{field: item.pk}).order_by()
+             .annotate(relation=Value(index)).values_list("relation", "pk")
+             for index, (model, field) in enumerate(_linking(item))]
+    pairs = list(reads[0].union(*reads[1:], all=True)) if reads else []
+    linked = [[model._meta.label, field, [pk for index, pk in pairs if index == number]]
+              for number, (model, field) in enumerate(_linking(item))]
+    return {"object": json.loads(serializers.serialize("json", [item])),
+            "linked": [entry for entry in linked if entry[2]]}
+
+
+@transaction.atomic
+def restore_item(member: Membership, event_id: int) -> BoardItem:
+    """Put a deleted item back as it was, with its links to what is still on the board;
+    whoever could delete it may (its author, the facilitators, everyone while editing is
+    open to all)."""
+    member.require(EDIT)
+    event = (BoardEvent.objects.select_for_update()
+             .get(workshop_id=member.workshop.pk, pk=event_id, kind=Kind.ITEM_DELETED))
+    section = LISTS[event.section]
+    check_unlocked(member, section.key)
+    back = ValidationError(f"That {section.item_name} is back on the board already.")
+    if not event.snapshot:
+        raise back
+    [found] = serializers.deserialize("json", json.dumps(event.snapshot["object"]))
+    item = found.object
+    assert isinstance(item, BoardItem)  # the snapshot of a board list's item
+    check_may_change(member, section, item.author)
+    _drop_gone_choices(item)
+    # Private only while its list still is (the reveal may have come meanwhile).
+    item.private = item.private and section.key in room_for(member.workshop).private_sections
+    try:
+        with transaction.atomic():
+            item.save(force_insert=True)
+    except IntegrityError:
+        raise back from None
+    for name, pks in (found.m2m_data or {}).items():
+        field = item._meta.get_field(name)
+        assert isinstance(field, ManyToManyField)
+        _link_rows(field, item.pk, list(pks), source_is_item=True)
+    for label, name, pks in event.snapshot.get("linked", []):
+        field = apps.get_model(label)._meta.get_field(name)
+        if isinstance(field, ManyToManyField):
+            _link_rows(field, item.pk, pks, source_is_item=False)
+        else:  # a foreign key: only where nothing was chosen meanwhile
+            field.model._default_manager.filter(
+                workshop_id=member.workshop.pk, pk__in=pks,
+                **{f"{name}__isnull": True}).update(**{name: item})
+    record_event(member.workshop.pk, Kind.ITEM_RESTORED, section.key, item.pk, member.name)
+    return item
+
+
+def _column(model: Any, name: str) -> str:
+    return model._meta.get_field(name).column
+
+
+def _drop_gone_choices(item: BoardItem) -> None:
+    """Clear the item's choices (a goal's data source) that were deleted meanwhile."""
+    for field in item._meta.concrete_fields:
+        target = field.related_model
+        if field.many_to_one and target is not None and target is not Workshop:
+            pk = getattr(item, field.attname)
+            if pk is not None and not target._default_manager.filter(pk=pk).exists():
+                setattr(item, field.attname, None)
+
+
+def _link_rows(field: ManyToManyField, item_pk: int, pks: list[int], *,
+               source_is_item: bool) -> None:
+    """Link the item again, in one statement, to those of `pks` still on the board:
+    `field` is the item's own many-to-many (source_is_item) or another model's that
+    names the item."""
+    through = field.remote_field.through
+    others = field.related_model if source_is_item else field.model
+    if not pks or through is None or not isinstance(others, type):
+        return
+    source = _column(through, field.m2m_field_name())
+    target = _column(through, field.m2m_reverse_field_name())
+    mine, theirs = (source, target) if source_is_item else (target, source)
+    marks = ", ".join(["%s"] * len(pks))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{through._meta.db_table}" ("{mine}", "{theirs}") '  # noqa: S608 - names are the model's
+            f'SELECT %s, "id" FROM "{others._meta.db_table}" WHERE "id" IN ({marks})',
+            [item_pk, *pks])
 
 
 @transaction.atomic
@@ -167,6 +288,7 @@ def move_item(member: Membership, section: Section, item_id: int, offset: int) -
     index = next((i for i, item in enumerate(items) if item.pk == item_id), None)
     if index is None or not sees(member, items[index]):
         raise section.model.DoesNotExist(f"No {section.item_name} {item_id} here")
+    check_may_change(member, section, items[index].author)
     target = index + offset
     if 0 <= target < len(items):
         items[index], items[target] = items[target], items[index]

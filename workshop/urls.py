@@ -11,6 +11,7 @@ board = [
     path("s/<slug:key>/<id:item_id>/edit/", views.item_edit, name="item_edit"),
     path("s/<slug:key>/<id:item_id>/delete/", views.item_delete, name="item_delete"),
     path("s/<slug:key>/<id:item_id>/move/", views.item_move, name="item_move"),
+    path("restore/<id:event_id>/", views.item_restore, name="item_restore"),
     path("roadmap/<id:item_id>/", views.roadmap_card, name="roadmap_card"),
     path("roadmap/<id:item_id>/override/", views.gate_override, name="gate_override"),
     path("agenda/<id:phase_id>/", views.phase_edit, name="phase_edit"),

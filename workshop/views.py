@@ -220,7 +220,18 @@ def item_move(request: HttpRequest, member: Membership, key: str,
 @board_view(EDIT)
 def item_delete(request: HttpRequest, member: Membership, key: str,
                 item_id: int) -> HttpResponse:
-    services.delete_item(member, get_section(key), item_id)
+    event = services.delete_item(member, get_section(key), item_id)
+    response = saved()
+    # The page offers "Undo" for a moment (static/js/live.js).
+    response["X-Attune-Undo"] = reverse("item_restore", args=[member.workshop.pk, event.pk])
+    return response
+
+
+@require_POST
+@board_view(EDIT)
+def item_restore(request: HttpRequest, member: Membership, event_id: int) -> HttpResponse:
+    """Put a deleted item back (from "Undo" or the facilitators' "Recently deleted")."""
+    services.restore_item(member, event_id)
     return saved()
 
 

@@ -5,7 +5,7 @@
   // Messages go away by themselves (not while the pointer or the focus is on one), and
   // each has a button to dismiss it now. `sticky` ones stay until dismissed or replaced
   // (e.g. why the board closed this page's connection).
-  const SHOWN_MS = { error: 12000, success: 6000, info: 6000, warning: 10000 };
+  const SHOWN_MS = { error: 12000, success: 6000, info: 6000, warning: 10000, undo: 10000 };
 
   function leaveLater(p, ms) {
     window.setTimeout(function () {
@@ -50,6 +50,31 @@
   });
 
   window.attuneAlert = alertBox;
+
+  // "Deleted. Undo" for a moment after a delete: Undo posts to the answer's restore URL
+  // (the facilitators also have "Recently deleted" for longer).
+  window.attuneUndo = function (url, message) {
+    const box = document.getElementById("alerts");
+    if (!box || !url) return;
+    const p = document.createElement("p");
+    p.className = "alert alert-info alert-undo";
+    p.setAttribute("role", "status");
+    const text = document.createElement("span");
+    text.textContent = message;
+    const undo = document.createElement("button");
+    undo.type = "button";
+    undo.className = "undo";
+    undo.textContent = "Undo";
+    undo.setAttribute("hx-post", url);
+    undo.setAttribute("hx-swap", "none");
+    undo.addEventListener("htmx:afterRequest", function (event) {
+      if (event.detail.successful) p.remove();
+    });
+    p.append(text, undo);
+    box.replaceChildren(p);
+    dismissable(p, "undo", false);
+    htmx.process(p);
+  };
 
   // Sticky things sit below the header at its real height (it wraps on narrow screens),
   // and a heading scrolled to lands below the header and the room bar. Where the header

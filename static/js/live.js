@@ -321,6 +321,17 @@
     }
   }
 
+  // The cards this page's person wrote (from the page, and from their adds' answers):
+  // marked, so that CSS shows their actions. Who wrote which card is in no frame.
+  const mine = new Set(JSON.parse((document.getElementById("my-items") || {}).textContent || "[]"));
+  function markMine() {
+    for (const id of mine) {
+      const card = document.getElementById(id);
+      if (card) card.classList.add("mine");
+    }
+  }
+  document.body.addEventListener("htmx:afterSwap", markMine);
+
   function isPrivate(card) {
     return Boolean(card.querySelector(":scope > .private-note"));
   }
@@ -340,6 +351,7 @@
       touched.add(String(op.list || op.id || "").replace(/^list-/, "").replace(/-\d+$/, ""));
     }
     syncChoices(touched);
+    markMine();
     showSpotlight();
     restoreFocus();
   }
@@ -508,6 +520,10 @@
   document.body.addEventListener("htmx:afterRequest", function (event) {
     const answered = event.detail.xhr ? event.detail.xhr.status : 0;
     if (answered !== 201 && answered !== 204) return;
+    const undo = event.detail.xhr.getResponseHeader("X-Attune-Undo");
+    if (undo && window.attuneUndo) window.attuneUndo(undo, "Deleted.");
+    const added = /\/s\/([a-z_]+)\/(\d+)\/$/.exec(event.detail.xhr.getResponseHeader("Location") || "");
+    if (added) { mine.add(added[1] + "-" + added[2]); markMine(); }
     const elt = event.detail.elt;
     const form = elt && elt.closest ? elt.closest("form") : null;
     if (!form) return;
@@ -568,6 +584,7 @@
     room = state;
     clockOffset = state.timer.server_now - Date.now();
     document.body.classList.toggle("board-locked", state.board_locked);
+    document.body.classList.toggle("open-editing", Boolean(state.open_editing));
     for (const section of document.querySelectorAll(".phase[data-sections]")) {
       const keys = section.dataset.sections.split(" ").filter(Boolean);
       section.classList.toggle("is-locked", state.board_locked || keys.some((k) => state.locked_sections.includes(k)));
@@ -772,6 +789,7 @@
   };
 
   applyRoom(room);
+  markMine();
   syncChoices(null);
   // A form htmx brings in (an item's edit form) catches up with the lists by itself;
   // other swaps (a ballot, a saved card) have no choices and cost nothing here.

@@ -282,6 +282,16 @@ def seed_items(stack: Stack, workshop: str, section: str, rows: list[dict[str, s
         "    w.add_item(m, section, form.cleaned_data)\n")
 
 
+def open_editing(stack: Stack, workshop: str) -> None:
+    """Let everyone on a board edit every item, as its facilitator would."""
+    stack.shell(
+        "from sessions.access import Membership\n"
+        "from sessions.room import set_open_editing\n"
+        "from workshop.models import Workshop\n"
+        f"ws = Workshop.objects.get(pk={int(workshop)})\n"
+        "set_open_editing(Membership(ws, 'facilitator', user=ws.owner), True)\n")
+
+
 def login_state(browser: Browser, base_url: str, user: str, password: str) -> dict:
     """A signed-in facilitator's cookies, to open their pages without the login form."""
     context = browser.new_context()

@@ -10,7 +10,7 @@ import json
 import re
 
 import pytest
-from browser.conftest import Crowd, Person, TcpProxy, seed_items
+from browser.conftest import Crowd, Person, TcpProxy, open_editing, seed_items
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.own_servers]
@@ -305,7 +305,8 @@ def test_lists_agree_on_order_after_a_missed_add(crowd: Crowd, server):
         proxy.close()
 
 
-def test_stale_edit_shows_the_conflict_view_and_keeps_the_draft(crowd: Crowd):
+def test_stale_edit_shows_the_conflict_view_and_keeps_the_draft(crowd: Crowd, server):
+    open_editing(server.stack, crowd.board["workshop"])  # two participants, one item
     pat = crowd.participant("Pat Lee")
     dana = crowd.participant("Dana Ruiz", "data")
     item = pat.add("parking_lot", question="Do we personalize push?")
@@ -475,6 +476,7 @@ def test_a_recipe_moves_between_lanes_and_quadrants_on_every_page(crowd: Crowd, 
         {"title": title, "segment": "Readers", "action": "suggest the next book",
          "content_model": "make_easier", "kind": "personalization", "impact": "4",
          "effort": "2"} for title in ("Author digest", "Win-back offer")])
+    open_editing(server.stack, crowd.board["workshop"])  # the room shapes the recipes
     pat = crowd.participant("Pat Lee")
     dana = crowd.participant("Dana Ruiz", "data")
     pks = pat.page.locator("#list-recipes > article").evaluate_all(

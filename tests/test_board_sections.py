@@ -175,3 +175,20 @@ def test_edit_without_a_version_is_a_clear_400(facilitator_client, workshop, add
     response = facilitator_client.post(f"/w/{workshop.pk}/s/decisions/{item.pk}/edit/", data)
     assert response.status_code == 400
     assert b"reload the page" in response.content
+
+
+def test_an_edited_item_says_so_and_a_new_or_placed_one_does_not(clients, workshop, host,
+                                                                 add):
+    from workshop import services
+
+    recipe = add("recipes")
+    card = f"/w/{workshop.pk}/s/recipes/{recipe.pk}/"
+    assert 'class="edited"' not in clients["participant"].get(card).content.decode()
+    services.place_on_roadmap(host, recipe.pk, {"phase": "next"}, None)
+    assert 'class="edited"' not in clients["participant"].get(card).content.decode()
+    services.update_item(host, LISTS["recipes"], recipe.pk, {"title": "Renamed"}, None)
+    html = clients["participant"].get(card).content.decode()
+    assert "Added by fran · <span class=\"edited\" title=\"Last edited" in html
+    room_services.set_anonymous(host, ["recipes"], True)
+    html = clients["observer"].get(card).content.decode()
+    assert ">Edited</span>" in html and "fran" not in html

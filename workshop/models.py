@@ -107,6 +107,8 @@ class BoardItem(models.Model):
     # facilitator reveals the list, only its author and the facilitators see it, and it
     # shows nowhere else (no link, no vote, no export).
     private = models.BooleanField(default=False)
+    # When its text was last edited (not placed on the roadmap): cards say "edited".
+    edited_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -162,6 +162,7 @@ def update_item(
     check_may_change(member, section, item.author)
     _check_version(item, base_version)
     item.version += 1
+    item.edited_at = timezone.now()
     unlinked = _apply(item, data)
     record_event(member.workshop.pk, Kind.ITEM_UPDATED, section.key, item.pk, member.name,
                  unlinked)

@@ -351,6 +351,7 @@
       touched.add(String(op.list || op.id || "").replace(/^list-/, "").replace(/-\d+$/, ""));
     }
     syncChoices(touched);
+    if (touched.has("presence")) announcePresence();
     markMine();
     showSpotlight();
     restoreFocus();
@@ -438,6 +439,29 @@
       const empty = field.querySelector(".choices-empty");
       if (empty) empty.hidden = choices.length > 0;
     }
+  }
+
+  // Who came and went, said politely to screen readers: not oneself, and not those who
+  // were there when the page loaded.
+  function presentPeople() {
+    const found = new Map();
+    for (const li of document.querySelectorAll("#presence li[data-person]")) found.set(li.dataset.person, li.dataset.name);
+    return found;
+  }
+  let present = presentPeople();
+  function namesOf(names) {
+    return names.length <= 2 ? names.join(" and ") : names.slice(0, -1).join(", ") + " and " + names[names.length - 1];
+  }
+  function announcePresence() {
+    const now = presentPeople();
+    const me = live.dataset.person;
+    const came = Array.from(now).filter(([who]) => who !== me && !present.has(who)).map(([, name]) => name);
+    const went = Array.from(present).filter(([who]) => who !== me && !now.has(who)).map(([, name]) => name);
+    present = now;
+    const said = [];
+    if (came.length) said.push(namesOf(came) + " joined");
+    if (went.length) said.push(namesOf(went) + " left");
+    if (said.length) announce(said.join("; "));
   }
 
   function announce(text) {

@@ -459,6 +459,9 @@ class Renderer:
         return self._region("trash", "live/trash.html", viewer,
                             deleted=recently_deleted(self.workshop.pk, viewer.is_facilitator))
 
+    def region_title(self, viewer: Viewer) -> dict[str, Any]:
+        return self._region("workshop-name", "board.html#title", viewer)
+
     def region_lobby(self, viewer: Viewer) -> dict[str, Any]:
         return self._region("lobby", "live/lobby.html", viewer,
                             knocking=knocking(self.workshop.pk, viewer.is_facilitator))

@@ -24,7 +24,7 @@ from workshop.sections import LISTS
 # presence depends on who is connected, so they are compared by the tests that need it).
 # The roadmap's and the matrix's are compared by their lists (FOLLOWERS): the rest of
 # them is headings.
-COMPARED_REGIONS = ("north-star", "vote-panel", "agenda", "lobby")
+COMPARED_REGIONS = ("north-star", "vote-panel", "agenda", "lobby", "workshop-name")
 # Lists that show another list's items in its order (data-follows in the templates).
 FOLLOWERS = {**{f"lane-{lane}": "list-recipes" for lane in ("now", "next", "later",
                                                             "unplanned")},

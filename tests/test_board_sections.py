@@ -192,3 +192,20 @@ def test_an_edited_item_says_so_and_a_new_or_placed_one_does_not(clients, worksh
     room_services.set_anonymous(host, ["recipes"], True)
     html = clients["observer"].get(card).content.decode()
     assert ">Edited</span>" in html and "fran" not in html
+
+
+def test_the_facilitator_renames_the_workshop_and_every_header_follows(clients, workshop):
+    url = f"/w/{workshop.pk}/rename/"
+    for role in ("participant", "observer"):
+        assert clients[role].post(url, {"title": "Mine now"}).status_code == 403
+    response = clients["facilitator"].post(url, {"title": "", "organisation": "X"})
+    assert response.status_code == 302
+    workshop.refresh_from_db()
+    assert workshop.title == "Reader app personalization"  # nothing changed
+    response = clients["facilitator"].post(url, {"title": "Reader <app> 2027",
+                                                 "organisation": "Northwind & Co"},
+                                           follow=True)
+    assert "The workshop is now “Reader &lt;app&gt; 2027”." in response.content.decode()
+    page = clients["participant"].get(f"/w/{workshop.pk}/").content.decode()
+    assert ('<span class="workshop-title">Reader &lt;app&gt; 2027</span> '
+            '<span class="muted">· Northwind &amp; Co</span>') in page

@@ -100,6 +100,8 @@ class Board:
             Kind.ROOM_SPOTLIGHT: lambda: room_services.set_spotlight(
                 host, f"recipes-{self.recipe.pk}"),
             Kind.ROOM_EDITING: lambda: room_services.set_open_editing(host, True),
+            Kind.WORKSHOP_RENAMED: lambda: services.rename_workshop(
+                host, "Reader app <2027>", "Northwind & Co"),
             Kind.ROOM_ANONYMOUS: lambda: room_services.set_anonymous(host, ["decisions"],
                                                                      True),
             Kind.ROOM_COFACILITATOR: lambda: room_services.name_cofacilitator(

@@ -49,12 +49,13 @@ class Kind(StrEnum):
     WORKSHOP_CREATED = "workshop.created"
     WORKSHOP_IMPORTED = "workshop.imported"
     WORKSHOP_DUPLICATED = "workshop.duplicated"
+    WORKSHOP_RENAMED = "workshop.renamed"
 
 
 # The regions of the board page that are not lists (ids in templates/board.html).
 # "ballot" is personal: it is never broadcast, each page fetches its own over HTTP.
 REGIONS = ("north_star", "roadmap", "prioritize", "agenda", "room", "vote", "presence",
-           "ballot", "lobby", "trash")
+           "ballot", "lobby", "trash", "title")
 # Regions the two audiences see differently: who waits in the lobby, who has not voted
 # yet and what was deleted lately are for facilitators.
 PER_AUDIENCE_REGIONS = ("lobby", "vote", "trash")
@@ -148,6 +149,8 @@ TOUCHES: dict[Kind, Touches] = {
     Kind.WORKSHOP_CREATED: NOTHING,
     Kind.WORKSHOP_IMPORTED: NOTHING,
     Kind.WORKSHOP_DUPLICATED: NOTHING,
+    # The name in every page's header.
+    Kind.WORKSHOP_RENAMED: Touches(regions=("title",)),
 }
 _missing = set(Kind) - set(TOUCHES)
 if _missing:

@@ -160,6 +160,14 @@ class PhaseForm(forms.ModelForm):
         widgets = {"minutes": forms.NumberInput(attrs={"min": 1, "max": 480})}
 
 
+class RenameForm(forms.ModelForm):
+    """A workshop's name and organisation, as its board, sessions and roadmap show them."""
+
+    class Meta:
+        model = Workshop
+        fields = ["title", "organisation"]
+
+
 class WorkshopForm(forms.ModelForm):
     method = forms.ChoiceField(label="Template", choices=())
 

@@ -396,6 +396,17 @@ def move_phase(member: Membership, phase_id: int, offset: int) -> list[AgendaPha
 
 
 @transaction.atomic
+def rename_workshop(member: Membership, title: str, organisation: str) -> Workshop:
+    """Rename the workshop and its organisation (the board's header, the roadmap)."""
+    member.require(FACILITATE)
+    workshop = Workshop.objects.select_for_update().get(pk=member.workshop.pk)
+    workshop.title, workshop.organisation = title, organisation
+    workshop.save(update_fields=["title", "organisation"])
+    record_event(workshop.pk, Kind.WORKSHOP_RENAMED, "workshop", workshop.pk, member.name)
+    return workshop
+
+
+@transaction.atomic
 def create_workshop(owner: Any, title: str, organisation: str = "",
                     method: str = "prepersonalization") -> Workshop:
     """A new workshop with the method's agenda and an empty North Star."""

@@ -5,6 +5,7 @@ from . import views
 
 board = [
     path("", views.board, name="board"),
+    path("rename/", views.workshop_rename, name="workshop_rename"),
     path("north-star/", views.north_star, name="north_star"),
     path("s/<slug:key>/add/", views.item_add, name="item_add"),
     path("s/<slug:key>/<id:item_id>/", views.item_detail, name="item_detail"),

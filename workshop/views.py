@@ -24,7 +24,15 @@ from sessions.room import Locked
 from sessions.selectors import vote_context
 
 from . import limits, services
-from .forms import GateOverrideForm, NorthStarForm, PhaseForm, RoadmapForm, SignupForm, WorkshopForm
+from .forms import (
+    GateOverrideForm,
+    NorthStarForm,
+    PhaseForm,
+    RenameForm,
+    RoadmapForm,
+    SignupForm,
+    WorkshopForm,
+)
 from .models import AgendaPhase, BoardItem, Recipe, Workshop
 from .sections import Section, get_section
 from .selectors import board_context, member_context, with_dots
@@ -125,6 +133,20 @@ def workshop_new(request: HttpRequest) -> HttpResponse:
 @board_view(VIEW)
 def board(request: HttpRequest, member: Membership) -> HttpResponse:
     return render(request, "board.html", board_context(member))
+
+
+@require_POST
+@board_view(FACILITATE)
+def workshop_rename(request: HttpRequest, member: Membership) -> HttpResponse:
+    form = RenameForm(request.POST, instance=Workshop(pk=member.workshop.pk))
+    if not form.is_valid():
+        messages.error(request, "The workshop needs a name (at most 200 characters); "
+                       "nothing was changed.")
+        return redirect("sessions", member.workshop.pk)
+    workshop = services.rename_workshop(member, form.cleaned_data["title"],
+                                        form.cleaned_data["organisation"])
+    messages.success(request, f"The workshop is now “{workshop.title}”.")
+    return redirect("sessions", member.workshop.pk)
 
 
 # Items of the board's lists --------------------------------------------------

@@ -70,14 +70,6 @@ UNSET = Unset()
 
 
 @dataclass(frozen=True)
-class Seen:
-    """What Viewer.sees reads of an item, for rows read without their models."""
-
-    private: bool
-    author: str
-
-
-@dataclass(frozen=True)
 class Target:
     """Something on the page to bring up to date.
 
@@ -320,7 +312,7 @@ class Renderer:
         rows = self.order_rows(key)
         index = next((i for i, row in enumerate(rows) if row[0] == item.pk), len(rows))
         return next((pk for pk, private, author in reversed(rows[:index])
-                     if viewer.sees(Seen(private, author))), None)
+                     if viewer.sees_row(private, author)), None)
 
     def _render_upsert(self, key: str, item: Any, viewer: Viewer,
                        previous: int | None) -> list[dict[str, Any]]:
@@ -370,7 +362,7 @@ class Renderer:
         """The list's order as this viewer sees it: a page keeps the cards of its own
         private writing, which the room's order leaves out (static/js/live.js)."""
         return self._order_op(key, [pk for pk, private, author in self.order_rows(key)
-                                    if viewer.sees(Seen(private, author))])
+                                    if viewer.sees_row(private, author)])
 
     def order_rows(self, key: str) -> list[tuple[int, bool, str]]:
         """The list's items in order, as (pk, private, author): read once per render."""
@@ -395,13 +387,14 @@ class Renderer:
                 key = "recipes"
             if key not in private:
                 continue
-            items = LISTS[key].model.objects.filter(workshop_id=self.workshop.pk,
-                                                    private=True)
-            if target.kind == "item":
-                items = items.filter(pk=target.pk)
-            elif target.kind == "linked":
-                items = items.filter(**{LISTS[key].link_to(LISTS[target.via]): target.pk})
-            found |= set(items.values_list("author", flat=True).distinct())
+            if target.kind == "linked":
+                link = LISTS[key].link_to(LISTS[target.via])
+                found |= set(LISTS[key].model.objects.filter(
+                    workshop_id=self.workshop.pk, private=True, **{link: target.pk})
+                    .values_list("author", flat=True))
+            else:  # from the list's rows, read once per render (the order reads them too)
+                found |= {author for pk, private_row, author in self.order_rows(key)
+                          if private_row and (target.kind != "item" or pk == target.pk)}
         found.discard("")
         return found
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from workshop.models import visible
+
 ROOM = "room"
 FACILITATORS = "facilitators"
 
@@ -29,11 +31,11 @@ class Viewer:
         return self.audience == FACILITATORS
 
     def sees(self, item: Any) -> bool:
-        """Whether this viewer may see an item of the board (one written privately:
-        only its author and the facilitators, until the reveal)."""
-        if not getattr(item, "private", False) or self.is_facilitator:
-            return True
-        return bool(self.person) and item.author == self.person
+        """Whether this viewer may see an item of the board (workshop.models.visible)."""
+        return self.sees_row(item.private, item.author)
+
+    def sees_row(self, private: bool, author: str) -> bool:
+        return visible(private, author, self.person, self.is_facilitator)
 
     @classmethod
     def for_audience(cls, audience: str, anonymous_sections, person: str = "") -> Viewer:

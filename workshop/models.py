@@ -93,6 +93,12 @@ class AgendaPhase(models.Model):
         return self.title
 
 
+def visible(private: bool, author: str, person: str, facilitator: bool) -> bool:
+    """The rule of private writing: an item written privately, until the reveal, is
+    seen by its author and the facilitators only; every other item by everyone."""
+    return not private or facilitator or (bool(person) and author == person)
+
+
 class BoardItem(models.Model):
     """What every item on the board has: its workshop, version and place."""
 

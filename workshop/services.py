@@ -28,7 +28,7 @@ from .choices import RoadmapPhase
 from .event_kinds import Kind
 from .events import record_event
 from .methods import get_method
-from .models import AgendaPhase, BoardEvent, BoardItem, NorthStar, Recipe, Workshop
+from .models import AgendaPhase, BoardEvent, BoardItem, NorthStar, Recipe, Workshop, visible
 from .sections import LISTS, Section
 
 Item = TypeVar("Item", bound=BoardItem)
@@ -107,7 +107,7 @@ def check_may_change(member: Membership, section: Section, author: str) -> None:
 def sees(member: Membership, item: BoardItem) -> bool:
     """Whether this member may see the item: everyone, unless it was written privately
     and is not yet revealed, when only its author and the facilitators may."""
-    return not item.private or member.is_facilitator or item.author == member.person
+    return visible(item.private, item.author, member.person, member.is_facilitator)
 
 
 def _check_version(item: BoardItem, base_version: int | None) -> None:
@@ -195,12 +195,13 @@ def snapshot(item: BoardItem) -> dict[str, Any]:
     """The item as Django's serializer writes it (its fields, its links' ids), and the
     items of other lists that link to it (read in one query), to link again on
     restore."""
+    relations = _linking(item)
     reads = [model._default_manager.filter(**{field: item.pk}).order_by()
              .annotate(relation=Value(index)).values_list("relation", "pk")
-             for index, (model, field) in enumerate(_linking(item))]
+             for index, (model, field) in enumerate(relations)]
     pairs = list(reads[0].union(*reads[1:], all=True)) if reads else []
     linked = [[model._meta.label, field, [pk for index, pk in pairs if index == number]]
-              for number, (model, field) in enumerate(_linking(item))]
+              for number, (model, field) in enumerate(relations)]
     return {"object": json.loads(serializers.serialize("json", [item])),
             "linked": [entry for entry in linked if entry[2]]}
 

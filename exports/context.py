@@ -19,7 +19,15 @@ from django.utils import timezone
 from sessions.models import Role
 from workshop.choices import Function, Quadrant, Readiness, RoadmapPhase
 from workshop.methods import all_methods
-from workshop.models import NO_DATA_SOURCE, BoardItem, DataSource, Recipe, Risk, Workshop
+from workshop.models import (
+    NO_DATA_SOURCE,
+    BoardItem,
+    DataSource,
+    Recipe,
+    Risk,
+    Workshop,
+    facilitator_name,
+)
 from workshop.sections import LISTS
 
 from .votes import recipe_votes
@@ -208,6 +216,7 @@ class Roadmap:
     method_title: str
     method_source: str
     facilitator: str
+    cofacilitators: list[str]
     generated_at: datetime
     sessions: list[SessionRow]
     attendees: list[Attendance]
@@ -407,7 +416,8 @@ def _risk_row(risk: Risk, ranks: dict[int, int]) -> RiskRow:
     )
 
 
-def _attendance(workshop: Workshop) -> tuple[list[SessionRow], list[Attendance]]:
+def _attendance(workshop: Workshop) -> tuple[list[SessionRow], list[Attendance], list[str]]:
+    """The sessions, who attended them by function, and who co-facilitated."""
     sessions = list(workshop.sessions.order_by("number").prefetch_related("participants"))
     rows = [
         SessionRow(
@@ -420,6 +430,7 @@ def _attendance(workshop: Workshop) -> tuple[list[SessionRow], list[Attendance]]
     ]
     by_function: dict[str, list[str]] = {}
     seen = set()
+    cofacilitators: list[str] = []
     for session in sessions:
         for person in session.participants.all():
             # The same person often joins every sitting: count them once.
@@ -429,6 +440,8 @@ def _attendance(workshop: Workshop) -> tuple[list[SessionRow], list[Attendance]]
             name = person.display_name
             if person.role == Role.OBSERVER:
                 name += " (observer)"
+            if person.is_cofacilitator:
+                cofacilitators.append(person.display_name)
             by_function.setdefault(person.function, []).append(name)
     order = [choice.value for choice in Function]
     attendees = [
@@ -437,7 +450,7 @@ def _attendance(workshop: Workshop) -> tuple[list[SessionRow], list[Attendance]]
             by_function.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99
         )
     ]
-    return rows, attendees
+    return rows, attendees, cofacilitators
 
 
 def build_roadmap(workshop: Workshop) -> Roadmap:
@@ -462,7 +475,7 @@ def build_roadmap(workshop: Workshop) -> Roadmap:
     risks = list(LISTS["risks"].revealed(workshop.pk))
     # The register leads with what blocks the roadmap, then by likelihood x severity.
     risks.sort(key=lambda risk: (not risk.blocks_roadmap, -risk.score, risk.position, risk.pk))
-    sessions, attendees = _attendance(workshop)
+    sessions, attendees, cofacilitators = _attendance(workshop)
     north_star = workshop.north_star
     method = all_methods().get(workshop.method)
     owner = workshop.owner
@@ -475,10 +488,11 @@ def build_roadmap(workshop: Workshop) -> Roadmap:
         organisation=workshop.organisation,
         method_title=method.title if method else workshop.method,
         method_source=method.source if method else "",
-        facilitator=owner.get_full_name() or owner.get_username(),
+        facilitator=facilitator_name(owner),
         generated_at=timezone.localtime(),
         sessions=sessions,
         attendees=attendees,
+        cofacilitators=cofacilitators,
         objective=north_star.objective,
         scope_level=north_star.get_scope_level_display() if north_star.scope_level else "",
         why_now=north_star.why_now,

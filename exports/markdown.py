@@ -104,7 +104,9 @@ def _cover(r: Roadmap) -> list[str]:
         for s in r.sessions
     )
     out += [
-        f"- **Facilitator:** {esc(r.facilitator)}",
+        f"- **Facilitator:** {esc(r.facilitator)}" + (
+            f", with {', '.join(esc(n) for n in r.cofacilitators)} (co-facilitating)"
+            if r.cofacilitators else ""),
         f"- **Sessions:** {sessions or 'prepared before any live session'}",
     ]
     for group in r.attendees:

@@ -16,7 +16,7 @@ from django.db import models, transaction
 from sessions.access import FACILITATE, Membership
 from workshop.event_kinds import Kind
 from workshop.events import record_event
-from workshop.models import SHORT, AgendaPhase, NorthStar, Workshop
+from workshop.models import SHORT, AgendaPhase, NorthStar, Workshop, facilitator_name
 from workshop.services import create_workshop
 
 from . import schema
@@ -87,7 +87,7 @@ def import_workshop(
     if plan.north_star:
         NorthStar.objects.filter(workshop=workshop).update(**plan.north_star)
     _create_lists(workshop, plan)
-    record_event(workshop.pk, kind, actor=owner.get_username())
+    record_event(workshop.pk, kind, actor=facilitator_name(owner))
     return Workshop.objects.get(pk=workshop.pk)
 
 

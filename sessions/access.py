@@ -9,7 +9,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 
-from workshop.models import Workshop
+from workshop.models import Workshop, facilitator_name
 
 from .models import Participant, Role
 
@@ -53,7 +53,7 @@ class Membership:
     def name(self) -> str:
         if self.participant is not None:
             return self.participant.display_name
-        return self.user.get_full_name() or self.user.get_username()
+        return facilitator_name(self.user)
 
     def require(self, need: str) -> None:
         if not self.allows(need):

@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from workshop.choices import Function
-from workshop.models import SHORT, Workshop
+from workshop.models import NAME, SHORT, Workshop
 
 from .tokens import new_token
 
@@ -65,7 +65,7 @@ class Participant(models.Model):
     session = models.ForeignKey(
         WorkshopSession, on_delete=models.CASCADE, related_name="participants"
     )
-    display_name = models.CharField(max_length=80)
+    display_name = models.CharField(max_length=NAME)
     function = models.CharField(max_length=20, choices=Function.choices)
     role = models.CharField(
         max_length=13,

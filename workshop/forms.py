@@ -8,6 +8,7 @@ from django.contrib.auth.forms import UserCreationForm
 from .methods import all_methods
 from .models import (
     LONG,
+    NAME,
     ActionItem,
     AgendaPhase,
     DataSource,
@@ -182,5 +183,24 @@ class WorkshopForm(forms.ModelForm):
         method.choices = [(m.key, m.title) for m in all_methods().values()]
 
 
+def name_field(label: str = "Your name, as the room sees it") -> forms.CharField:
+    return forms.CharField(
+        label=label, max_length=NAME, required=False,
+        help_text="Shown on boards, on the overrides you record and on the roadmap's "
+                  "cover. Leave it blank to go by your username.",
+        widget=forms.TextInput(attrs={"autocomplete": "name"}))
+
+
 class SignupForm(UserCreationForm):
-    pass
+    display_name = name_field()
+
+    def save(self, commit: bool = True):
+        user = super().save(commit=False)
+        user.first_name = self.cleaned_data["display_name"]
+        if commit:
+            user.save()
+        return user
+
+
+class FacilitatorNameForm(forms.Form):
+    display_name = name_field("Display name")

@@ -7,7 +7,7 @@ the board version that grows with every change (rule 4).
 
 from __future__ import annotations
 
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -35,6 +35,16 @@ from .choices import (
 SHORT = 200
 LONG = 2000
 SCORE = [MinValueValidator(1), MaxValueValidator(5)]
+
+
+# The longest name a person goes by in a room (a participant's, a facilitator's).
+NAME = 80
+
+
+def facilitator_name(user: Any) -> str:
+    """What the room calls a facilitator: the name they set for it (kept in the user's
+    first name), else their login name."""
+    return user.get_full_name() or user.get_username()
 
 
 def quality_field() -> models.CharField:

@@ -28,7 +28,16 @@ from .choices import RoadmapPhase
 from .event_kinds import Kind
 from .events import record_event
 from .methods import get_method
-from .models import AgendaPhase, BoardEvent, BoardItem, NorthStar, Recipe, Workshop, visible
+from .models import (
+    AgendaPhase,
+    BoardEvent,
+    BoardItem,
+    NorthStar,
+    Recipe,
+    Workshop,
+    facilitator_name,
+    visible,
+)
 from .sections import LISTS, Section
 
 Item = TypeVar("Item", bound=BoardItem)
@@ -427,5 +436,12 @@ def create_workshop(owner: Any, title: str, organisation: str = "",
     first = workshop.phases.first()
     Room.objects.create(workshop=workshop, current_phase=first,
                         timer_remaining=first.minutes * 60 if first else None)
-    record_event(workshop.pk, Kind.WORKSHOP_CREATED, actor=owner.get_username())
+    record_event(workshop.pk, Kind.WORKSHOP_CREATED, actor=facilitator_name(owner))
     return workshop
+
+
+def set_facilitator_name(user: Any, name: str) -> None:
+    """The name the room sees for this facilitator from now on (blank: their login name).
+    What they wrote before keeps the name it was signed with, like the event log."""
+    user.first_name, user.last_name = name.strip(), ""
+    user.save(update_fields=["first_name", "last_name"])

@@ -22,6 +22,7 @@ board = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/name/", views.account_name, name="account_name"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("w/new/", views.workshop_new, name="workshop_new"),

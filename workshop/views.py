@@ -25,6 +25,7 @@ from sessions.selectors import vote_context
 
 from . import limits, services
 from .forms import (
+    FacilitatorNameForm,
     GateOverrideForm,
     NorthStarForm,
     PhaseForm,
@@ -33,7 +34,7 @@ from .forms import (
     SignupForm,
     WorkshopForm,
 )
-from .models import AgendaPhase, BoardItem, Recipe, Workshop
+from .models import AgendaPhase, BoardItem, Recipe, Workshop, facilitator_name
 from .sections import Section, get_section
 from .selectors import board_context, member_context, with_dots
 
@@ -115,6 +116,20 @@ def signup(request: HttpRequest) -> HttpResponse:
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("home")
     return render(request, "registration/signup.html", {"form": form},
+                  status=422 if form.errors else 200)
+
+
+@login_required
+def account_name(request: HttpRequest) -> HttpResponse:
+    """The name the room sees for this facilitator."""
+    user = request.user
+    form = FacilitatorNameForm(request.POST or None,
+                               initial={"display_name": user.get_full_name()})
+    if request.method == "POST" and form.is_valid():
+        services.set_facilitator_name(user, form.cleaned_data["display_name"])
+        messages.success(request, f"The room now sees you as {facilitator_name(user)}.")
+        return redirect("account_name")
+    return render(request, "registration/name.html", {"form": form},
                   status=422 if form.errors else 200)
 
 

@@ -22,6 +22,8 @@ DENIED = {
     EDIT: "Observers can watch the board but not change it.",
     FACILITATE: "Only the workshop's facilitator can do this.",
 }
+ARCHIVED = ("This workshop is archived: it can be read and exported, not changed. Its owner "
+            "can restore it from their list of workshops.")
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,17 @@ class Membership:
 
     @property
     def can_edit(self) -> bool:
-        return self.role != Role.OBSERVER
+        return self.allows(EDIT)
+
+    @property
+    def archived(self) -> bool:
+        """An archived workshop is read-only for everyone, its owner too (who may
+        restore it: sessions/lifecycle.py)."""
+        return self.workshop.archived_at is not None
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == Role.FACILITATOR and self.user is not None
 
     @property
     def person(self) -> str:
@@ -56,14 +68,19 @@ class Membership:
         return facilitator_name(self.user)
 
     def require(self, need: str) -> None:
-        if not self.allows(need):
+        if not self.role_allows(need):
             raise PermissionDenied(DENIED[need])
+        if not self.allows(need):
+            raise PermissionDenied(ARCHIVED)
 
     def allows(self, need: str) -> bool:
+        return self.role_allows(need) and (need == VIEW or not self.archived)
+
+    def role_allows(self, need: str) -> bool:
         if need == FACILITATE:
             return self.is_facilitator
         if need == EDIT:
-            return self.can_edit
+            return self.role != Role.OBSERVER
         return True
 
 

@@ -164,6 +164,12 @@ def kick(workshop_id: int, persons: list[str], code: int, reason: str) -> None:
                               "reason": reason})
 
 
+def kick_everyone(workshop_id: int, code: int, reason: str) -> None:
+    """Close every socket of the board, with a code the page explains."""
+    _to_persons(workshop_id, {"type": KICK, "persons": [], "everyone": True, "code": code,
+                              "reason": reason})
+
+
 def _to_persons(workshop_id: int, message: dict[str, Any]) -> None:
     _send_all(_person_messages(workshop_id, message))
 

@@ -129,10 +129,13 @@ class Hub:
                 await self.deliver(group, message["text"])
             return
         persons = set(message.get("persons", ()))
-        for socket in [s for s in self.sockets.get(group, ()) if s.person in persons]:
+        everyone = message.get("everyone", False)
+        for socket in [s for s in self.sockets.get(group, ())
+                       if everyone or s.person in persons]:
             if message["type"] == REGROUP:
                 self.held.setdefault(socket, [])
-            forwarded = {k: v for k, v in message.items() if k not in ("group", "persons")}
+            forwarded = {k: v for k, v in message.items()
+                         if k not in ("group", "persons", "everyone")}
             await self.layer.send(socket.channel_name, forwarded)
             if message["type"] == KICK:
                 await self.discard(group, socket)

@@ -10,6 +10,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from workshop.models import Recipe, Workshop
+from workshop.sections import LISTS
 
 from .access import Membership
 from .models import Participant, Role, Room, Vote
@@ -145,3 +146,14 @@ def knocking(workshop_id: int, viewer_is_facilitator: bool) -> list[Participant]
     return list(Participant.objects.filter(session__workshop_id=workshop_id, waiting=True,
                                            removed_at__isnull=True)
                 .select_related("session").order_by("joined_at", "pk"))
+
+
+def workshop_counts(workshop: Workshop) -> dict[str, int]:
+    """What deleting the workshop takes with it, for the page that asks to confirm."""
+    first, *rest = [section.model.objects.filter(workshop_id=workshop.pk)
+                    .order_by().values_list("pk") for section in LISTS.values()]
+    return {
+        "items": first.union(*rest, all=True).count(),
+        "sessions": workshop.sessions.count(),
+        "people": Participant.objects.filter(session__workshop_id=workshop.pk).count(),
+    }

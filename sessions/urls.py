@@ -4,6 +4,9 @@ from . import views
 
 urlpatterns = [
     path("w/<id:pk>/sessions/", views.sessions_page, name="sessions"),
+    path("w/<id:pk>/archive/", views.workshop_archive, name="workshop_archive"),
+    path("w/<id:pk>/unarchive/", views.workshop_unarchive, name="workshop_unarchive"),
+    path("w/<id:pk>/delete/", views.workshop_delete, name="workshop_delete"),
     path("w/<id:pk>/sessions/start/", views.session_start, name="session_start"),
     path("w/<id:pk>/sessions/<id:session_id>/end/", views.session_end, name="session_end"),
     path("w/<id:pk>/sessions/<id:session_id>/present/", views.session_present,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import (
     Http404,
     HttpRequest,
@@ -19,7 +20,7 @@ from workshop import limits
 from workshop.converters import parse_id
 from workshop.views import board_view, refused
 
-from . import room, services, voting
+from . import lifecycle, room, services, voting
 from .access import (
     EDIT,
     FACILITATE,
@@ -34,7 +35,7 @@ from .fragments import Target, fetched_op
 from .models import Participant, Role
 from .qr import qr_svg
 from .selectors import ballot as my_ballot
-from .selectors import room_for
+from .selectors import room_for, workshop_counts
 from .viewer import FACILITATORS, ROOM, Viewer
 
 BAD_LINK = ("This link doesn't work: it is wrong, or the facilitator has replaced it with a "
@@ -57,6 +58,48 @@ def links_context(request: HttpRequest, member: Membership) -> dict:
 @board_view(FACILITATE)
 def sessions_page(request: HttpRequest, member: Membership) -> HttpResponse:
     return render(request, "sessions/sessions.html", links_context(request, member))
+
+
+@require_http_methods(["GET", "POST"])
+@board_view(VIEW)
+def workshop_archive(request: HttpRequest, member: Membership) -> HttpResponse:
+    """Archive, after a page that says what archiving does."""
+    lifecycle.require_owner(member)
+    if request.method == "GET":
+        return render(request, "sessions/archive.html", {"workshop": member.workshop})
+    workshop = lifecycle.set_archived(member, True)
+    messages.success(request, f"“{workshop.title}” is archived: read-only, under Archived "
+                              "below. Restore it to work on it again.")
+    return redirect("home")
+
+
+@require_POST
+@board_view(VIEW)
+def workshop_unarchive(request: HttpRequest, member: Membership) -> HttpResponse:
+    workshop = lifecycle.set_archived(member, False)
+    messages.success(request, f"“{workshop.title}” is restored. Start a session to bring "
+                              "the room back.")
+    return redirect(workshop)
+
+
+@require_http_methods(["GET", "POST"])
+@board_view(VIEW)
+def workshop_delete(request: HttpRequest, member: Membership) -> HttpResponse:
+    """Delete for good, after a page that counts what goes and asks for the name."""
+    lifecycle.require_owner(member)
+    problem = ""
+    if request.method == "POST":
+        try:
+            title = lifecycle.delete_workshop(member, request.POST.get("title", ""))
+        except ValidationError as error:
+            problem = " ".join(error.messages)
+        else:
+            messages.success(request, f"“{title}” and everything in it are deleted.")
+            return redirect("home")
+    return render(request, "sessions/delete.html",
+                  {"workshop": member.workshop, "problem": problem,
+                   "counts": workshop_counts(member.workshop)},
+                  status=422 if problem else 200)
 
 
 @require_GET

@@ -13,9 +13,9 @@ from page_model import COMPARED_REGIONS, PageModel
 from samples import SAMPLES
 
 from exports.services import duplicate_workshop
+from sessions import lifecycle, voting
 from sessions import room as room_services
 from sessions import services as session_services
-from sessions import voting
 from sessions.access import Membership
 from sessions.fragments import Deliveries, catch_up, event_deliveries
 from sessions.models import Participant, Role
@@ -140,10 +140,19 @@ class Board:
                 host, waiting.pk, admit=True),
             Kind.PARTICIPANT_DECLINED: lambda: session_services.answer_knock(
                 host, Participant.objects.get(display_name="Mo").pk, admit=False),
+            # Archived and restored last (archiving ends the sessions), at once:
+            # in between, every write is refused.
+            Kind.WORKSHOP_ARCHIVED: lambda: lifecycle.set_archived(host, True),
+            Kind.WORKSHOP_UNARCHIVED: lambda: lifecycle.set_archived(
+                Membership(Workshop.objects.get(pk=ws.pk), Role.FACILITATOR, user=host.user),
+                False),
         }
 
 
 NEW_BOARD_KINDS = {Kind.WORKSHOP_CREATED, Kind.WORKSHOP_IMPORTED, Kind.WORKSHOP_DUPLICATED}
+# What can be done on the page changes: every open page is closed with the news and
+# reloads (test_archive_and_delete.py reads those close frames), so no page applies them.
+PAGES_CLOSED = {Kind.WORKSHOP_ARCHIVED, Kind.WORKSHOP_UNARCHIVED}
 
 
 @pytest.fixture
@@ -191,6 +200,8 @@ def test_each_kind_seen_live_or_caught_up_equals_a_reload(board):
             reload = board.page(client)
             assert_not_vacuous(reload)
             assert live.version == missed.version == reload.version, (kind, who)
+            if kind in PAGES_CLOSED:
+                continue
             assert live.differences(reload) == [], (kind, who, "live")
             assert missed.differences(reload) == [], (kind, who, "caught up")
             assert not live.fetches and not missed.fetches
@@ -202,9 +213,10 @@ def test_any_run_of_missed_events_catches_up_to_a_reload(board):
     version a page stopped at, and whichever frames it then dropped, it ends equal to a
     fresh load once it catches up."""
     loaded: list[dict[str, str]] = []
-    for write in board.scenarios().values():
-        loaded.append({who: client.get(f"/w/{board.workshop.pk}/").content.decode()
-                       for who, (client, _, _) in pages(board).items()})
+    for kind, write in board.scenarios().items():
+        if kind != Kind.WORKSHOP_UNARCHIVED:  # an archived page is closed on restore
+            loaded.append({who: client.get(f"/w/{board.workshop.pk}/").content.decode()
+                           for who, (client, _, _) in pages(board).items()})
         write()
     events = list(BoardEvent.objects.filter(workshop=board.workshop,
                                             version__gt=PageModel.from_html(

@@ -188,6 +188,9 @@ def writes(board: Board, kim: int) -> list[Write]:
             ws, Participant.objects.get(display_name="Ned Knock", session__workshop_id=ws).pk),
             dict),
         Write(Kind.PARTICIPANT_LEFT, "pat", f"/w/{ws}/leave/", lambda: {}),
+        # Last: archiving ends the sessions.
+        Write(Kind.WORKSHOP_ARCHIVED, "fran", f"/w/{ws}/archive/", dict),
+        Write(Kind.WORKSHOP_UNARCHIVED, "fran", f"/w/{ws}/unarchive/", dict),
     ]
 
 

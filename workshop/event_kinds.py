@@ -50,6 +50,8 @@ class Kind(StrEnum):
     WORKSHOP_IMPORTED = "workshop.imported"
     WORKSHOP_DUPLICATED = "workshop.duplicated"
     WORKSHOP_RENAMED = "workshop.renamed"
+    WORKSHOP_ARCHIVED = "workshop.archived"
+    WORKSHOP_UNARCHIVED = "workshop.unarchived"
 
 
 # The regions of the board page that are not lists (ids in templates/board.html).
@@ -151,6 +153,10 @@ TOUCHES: dict[Kind, Touches] = {
     Kind.WORKSHOP_DUPLICATED: NOTHING,
     # The name in every page's header.
     Kind.WORKSHOP_RENAMED: Touches(regions=("title",)),
+    # Read-only, or writable again: every open page is closed with the news and reloads
+    # (sessions/lifecycle.py); what it shows of the board did not change.
+    Kind.WORKSHOP_ARCHIVED: NOTHING,
+    Kind.WORKSHOP_UNARCHIVED: NOTHING,
 }
 _missing = set(Kind) - set(TOUCHES)
 if _missing:

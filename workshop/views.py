@@ -91,8 +91,15 @@ def posted_version(request: HttpRequest) -> int:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    workshops = Workshop.objects.filter(owner_id=request.user.pk)
-    return render(request, "home.html", {"workshops": workshops, "form": WorkshopForm()})
+    return render(request, "home.html", home_context(request) | {"form": WorkshopForm()})
+
+
+def home_context(request: HttpRequest) -> dict[str, Any]:
+    """The owner's workshops: those in progress, and those archived."""
+    workshops = list(Workshop.objects.filter(owner_id=request.user.pk))
+    return {"workshops": [w for w in workshops if w.archived_at is None],
+            "archived": sorted((w for w in workshops if w.archived_at is not None),
+                               key=lambda w: w.archived_at, reverse=True)}
 
 
 def login_locked_out(request: HttpRequest, original_response: Any = None,
@@ -123,6 +130,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 def account_name(request: HttpRequest) -> HttpResponse:
     """The name the room sees for this facilitator."""
     user = request.user
+    assert user.is_authenticated  # login_required
     form = FacilitatorNameForm(request.POST or None,
                                initial={"display_name": user.get_full_name()})
     if request.method == "POST" and form.is_valid():
@@ -138,8 +146,8 @@ def account_name(request: HttpRequest) -> HttpResponse:
 def workshop_new(request: HttpRequest) -> HttpResponse:
     form = WorkshopForm(request.POST)
     if not form.is_valid():
-        workshops = Workshop.objects.filter(owner_id=request.user.pk)
-        return render(request, "home.html", {"workshops": workshops, "form": form}, status=422)
+        return render(request, "home.html", home_context(request) | {"form": form},
+                      status=422)
     workshop = services.create_workshop(request.user, **form.cleaned_data)
     messages.success(request, "Workshop created. Fill in the board, then start a session.")
     return redirect(workshop)

@@ -731,8 +731,9 @@
   applyRoom(room);
   markMine();
   following = true;
-  // Someone joining mid-session lands where the room is, unless the link names a place.
-  if (!window.location.hash && room.phase) {
+  // Someone joining mid-session lands where the room is, unless the link names a place
+  // (or the board is archived: its banner, at the top, says so first).
+  if (!window.location.hash && room.phase && !document.body.classList.contains("archived")) {
     const here = document.getElementById("phase-" + room.phase);
     if (here) here.scrollIntoView({ block: "start" });
   }

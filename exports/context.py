@@ -77,6 +77,7 @@ class SourceRef:
 class RecipeRow:
     rank: int
     title: str
+    group: str  # the name of its group of similar recipes, if it is in one
     segment: str
     context: str
     action: str
@@ -210,6 +211,25 @@ class Attendance:
 
 
 @dataclass(frozen=True)
+class GroupRow:
+    """A group of similar recipes: its name, its recipes' priority ranks, their dots."""
+
+    title: str
+    ranks: list[int]
+    votes: int | None
+
+
+def _group_rows(rows: list[RecipeRow]) -> list[GroupRow]:
+    ranks: dict[str, list[RecipeRow]] = {}
+    for row in rows:
+        if row.group:
+            ranks.setdefault(row.group, []).append(row)
+    return [GroupRow(title, [r.rank for r in members],
+                     None if members[0].votes is None else sum(r.votes or 0 for r in members))
+            for title, members in ranks.items()]
+
+
+@dataclass(frozen=True)
 class Roadmap:
     title: str
     organisation: str
@@ -228,6 +248,7 @@ class Roadmap:
     recipes: list[RecipeRow]
     lanes: list[Lane]
     unplanned: list[RecipeRow]
+    recipe_groups: list[GroupRow]
     voting: bool
     data_sources: list[SourceRow]
     risks: list[RiskRow]
@@ -337,6 +358,7 @@ def _recipe_rows(recipes: list[Recipe], votes: dict[int, int] | None) -> list[Re
             RecipeRow(
                 rank=rank,
                 title=recipe.title,
+                group=recipe.group_title,
                 segment=recipe.segment,
                 context=recipe.context,
                 action=recipe.action,
@@ -511,6 +533,7 @@ def build_roadmap(workshop: Workshop) -> Roadmap:
         recipes=rows,
         lanes=lanes,
         unplanned=[row for row in rows if not row.phase],
+        recipe_groups=_group_rows(rows),
         voting=bool(votes) and any((votes or {}).values()),
         data_sources=source_rows,
         risks=risk_rows,

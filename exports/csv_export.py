@@ -1,7 +1,8 @@
 """Every list of the board as CSV, one file per section, in one zip (for spreadsheets).
 
 Columns are the item's fields (choices by their label, relations by the related
-items' names), then what the board derives (readiness, quadrant, score, gate).
+items' names), the name of its group of similar items, then what the board derives
+(readiness, quadrant, score, gate).
 Cells that a spreadsheet would run as a formula are prefixed with a quote.
 """
 
@@ -71,13 +72,13 @@ def section_csv(workshop: Workshop, key: str, hide_authors: bool) -> bytes:
     many = [field.name for field in fields if field.many_to_many]
     items = BOARD_LISTS[key].revealed(workshop.pk).prefetch_related(*many)
     derived = DERIVED.get(key, [])
-    header = [_title(field) for field in fields] + [name for name, _ in derived]
+    header = [_title(field) for field in fields] + ["group"] + [name for name, _ in derived]
     rows = []
     for item in items:
         row = [_cell(field, item) for field in fields]
         if hide_authors:
             row[[f.name for f in fields].index("author_name")] = ""
-        rows.append(row + [compute(item) for _, compute in derived])
+        rows.append(row + [item.group_title] + [compute(item) for _, compute in derived])
     return _csv(header, rows)
 
 

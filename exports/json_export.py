@@ -70,8 +70,9 @@ def export_workshop(workshop: Workshop, hidden_authors: Collection[str] = ()) ->
             refs[item] = f"{spec.ref_prefix}-{number}"
         rows = []
         for item in items:
-            row = {"ref": refs[item]}
+            row: dict[str, Any] = {"ref": refs[item]}
             row.update({field.name: _value(field, item, refs) for field in spec.fields})
+            row[schema.GROUP] = item.group_title or None
             if spec.key in hidden_authors:
                 row["author_name"] = ""
             row.update(_times(item))

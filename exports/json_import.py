@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from workshop.methods import all_methods
-from workshop.models import AgendaPhase, BoardItem, NorthStar, Workshop
+from workshop.models import SHORT, AgendaPhase, BoardItem, NorthStar, Workshop
 
 from . import schema
 
@@ -46,6 +46,7 @@ class Row:
     ref: str
     item: BoardItem
     links: dict[str, Any] = field(default_factory=dict)  # field name -> ref or [refs]
+    group: str | None = None  # the name of its group of similar items
 
 
 @dataclass
@@ -270,7 +271,8 @@ class _Checker:
         for index, entry in enumerate(raw):
             where = f"{spec.key}[{index}]"
             values = self.fields(
-                where, spec.model, plain, entry, extra=frozenset({"ref", *links, *schema.TIMES})
+                where, spec.model, plain, entry,
+                extra=frozenset({"ref", schema.GROUP, *links, *schema.TIMES})
             )
             if not isinstance(entry, dict):
                 continue
@@ -280,13 +282,24 @@ class _Checker:
             elif ref in seen:
                 self.problem(f"{where}.ref", f"repeats {ref!r}.")
             seen.add(ref)
-            row = Row(ref if isinstance(ref, str) else "", spec.model(**values))
+            row = Row(ref if isinstance(ref, str) else "", spec.model(**values),
+                      group=self.group(f"{where}.{schema.GROUP}", entry.get(schema.GROUP)))
             for name in links:
                 row.links[name] = entry.get(
                     name, [] if spec.model._meta.get_field(name).many_to_many else None
                 )
             rows.append(row)
         return rows
+
+    def group(self, where: str, raw: Any) -> str | None:
+        if raw is None:
+            return None
+        title = " ".join(raw.split()) if isinstance(raw, str) else ""
+        if not title or len(title) > SHORT:
+            self.problem(where, f"must be the name of a group (1 to {SHORT} characters) "
+                                "or null.")
+            return None
+        return title
 
     def links(self, lists: dict[str, list[Row]]) -> None:
         """Every reference must name an item of the right list in this file."""

@@ -59,6 +59,8 @@ def _statement(recipe: RecipeRow) -> str:
 
 def _recipe(recipe: RecipeRow) -> list[str]:
     lines = [f"#### {recipe.rank}. {esc(recipe.title)}", "", _statement(recipe), ""]
+    if recipe.group:
+        lines.append(f"- **Group:** {esc(recipe.group)}")
     lines.append(f"- **Owner:** {esc(recipe.owner) or 'not assigned'}")
     lines.append(f"- **Exit metric:** {esc(recipe.exit_metric) or 'not set'}")
     sources = "; ".join(f"{esc(s.name)} ({s.readiness})" for s in recipe.data_sources)
@@ -141,6 +143,12 @@ def _summary(r: Roadmap) -> list[str]:
             f"effort {recipe.effort})"
         )
     out += [""] if r.top_recipes else ["*No recipes yet.*", ""]
+    if r.recipe_groups:
+        out += ["### Groups of similar recipes", ""]
+        out += [f"- **{esc(g.title)}**: recipes {', '.join(str(n) for n in g.ranks)}"
+                + (f" ({g.votes} dot{'' if g.votes == 1 else 's'})" if g.votes is not None
+                   else "") for g in r.recipe_groups]
+        out.append("")
     out += ["### Key decisions", ""]
     out += [f"- **{esc(d.decision)}**" for d in r.decisions[:4]] or ["*No decisions recorded.*"]
     out.append("")

@@ -6,6 +6,9 @@ database id, the workshop it belongs to and its edit counter (`version`); its
 creation and change times ride along as `created_at` / `updated_at`, for the
 record only. Items refer to each other by `ref`, a key unique within the file
 (`"recipe-3"`), never by database id, so a file imports into any database.
+
+An item in a group of similar items carries the group's name as `group` (null when in
+none): items of one list with the same `group` are one group.
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ SCHEMA = "attune.workshop"
 VERSION = 1
 
 # Not content: where the row lives, and its edit counter for lost-update checks.
-SKIPPED = {"id", "workshop", "version", "created_at", "updated_at"}
+SKIPPED = {"id", "workshop", "version", "created_at", "updated_at", "group"}
+# The name of the item's group (workshop.models.ItemGroup), or null.
+GROUP = "group"
 TIMES = ("created_at", "updated_at")
 
 

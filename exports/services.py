@@ -16,7 +16,14 @@ from django.db import models, transaction
 from sessions.access import FACILITATE, Membership
 from workshop.event_kinds import Kind
 from workshop.events import record_event
-from workshop.models import SHORT, AgendaPhase, NorthStar, Workshop, facilitator_name
+from workshop.models import (
+    SHORT,
+    AgendaPhase,
+    ItemGroup,
+    NorthStar,
+    Workshop,
+    facilitator_name,
+)
 from workshop.services import create_workshop
 
 from . import schema
@@ -51,8 +58,13 @@ def _create_lists(workshop: Workshop, plan: Plan) -> None:
     for spec in schema.LISTS:
         rows = plan.lists[spec.key]
         many = [name for name in spec.links if spec.model._meta.get_field(name).many_to_many]
+        groups: dict[str, ItemGroup] = {}
         for row in rows:
             row.item.workshop = workshop
+            if row.group:
+                row.item.group = groups.get(row.group) or groups.setdefault(
+                    row.group, ItemGroup.objects.create(workshop=workshop, section=spec.key,
+                                                        title=row.group))
             for name, target in spec.links.items():
                 if name not in many:
                     ref = row.links[name]

@@ -151,7 +151,7 @@ def targets_for(event: BoardEvent) -> set[Target] | None:
         found |= _dependents(event, section, event.item_id or 0)
     if touched.all_lists:
         found |= {Target("list", key) for key in LISTS}
-    if touched.reveal and event.section in LISTS:
+    if touched.whole_list and event.section in LISTS:
         shown = LISTS[event.section]
         found |= {Target("list", name) for name in (event.section, *shown.shown_in_lists)}
         found |= {Target("region", name) for name in shown.shown_in_regions}

@@ -80,9 +80,10 @@ def tally(vote: Vote) -> list[dict[str, Any]]:
     counts = Counter(vote.dots.values_list("recipe_id", flat=True))
     # Not the recipes written privately since (they were not on the ballot).
     recipes = (Recipe.objects.filter(workshop_id=vote.workshop_id, private=False)
-               .order_by("position", "pk"))
+               .select_related("group").order_by("position", "pk"))
     rows: list[dict[str, Any]] = sorted(
-        ({"recipe_id": r.pk, "title": r.title, "dots": counts.get(r.pk, 0)} for r in recipes),
+        ({"recipe_id": r.pk, "title": r.title, "dots": counts.get(r.pk, 0),
+          "group": r.group_title} for r in recipes),
         key=lambda row: -row["dots"])
     rank, previous = 0, None
     for index, row in enumerate(rows, start=1):
@@ -90,6 +91,19 @@ def tally(vote: Vote) -> list[dict[str, Any]]:
             rank, previous = index, row["dots"]
         row["rank"] = rank
     return rows
+
+
+def group_totals(rows: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """A tally's dots by group of similar recipes, most first (none when no recipe is
+    grouped). Rows of a vote closed before groups existed have no "group"."""
+    totals: dict[str, dict[str, Any]] = {}
+    for row in rows or ():
+        if row.get("group"):
+            total = totals.setdefault(row["group"], {"title": row["group"], "dots": 0,
+                                                     "recipes": 0})
+            total["dots"] += row["dots"]
+            total["recipes"] += 1
+    return sorted(totals.values(), key=lambda total: -total["dots"])
 
 
 def vote_context(workshop: Workshop) -> dict[str, Any]:
@@ -115,6 +129,7 @@ def vote_context(workshop: Workshop) -> dict[str, Any]:
             context["totals"] = tally(vote)
     elif vote is not None:
         context["totals"] = vote.results
+    context["group_totals"] = group_totals(context["totals"])
     return context
 
 
@@ -126,7 +141,7 @@ def ballot(member: Membership, vote: Vote | None = None) -> dict[str, Any]:
         return {"vote": None}
     mine = Count("dots", filter=Q(dots__vote=vote, dots__voter=member.person))
     recipes = list(Recipe.objects.filter(workshop=member.workshop, private=False)
-                   .annotate(mine=mine).order_by("position", "pk"))
+                   .select_related("group").annotate(mine=mine).order_by("position", "pk"))
     left = vote.budget - sum(r.mine for r in recipes)
     rows = []
     for recipe in recipes:

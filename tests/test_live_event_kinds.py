@@ -20,7 +20,7 @@ from sessions.access import Membership
 from sessions.fragments import Deliveries, catch_up, event_deliveries
 from sessions.models import Participant, Role
 from sessions.viewer import FACILITATORS, ROOM
-from workshop import services
+from workshop import grouping, services
 from workshop.event_kinds import TOUCHES, Kind
 from workshop.models import BoardEvent, Workshop
 from workshop.sections import LISTS
@@ -100,6 +100,9 @@ class Board:
             Kind.ROOM_SPOTLIGHT: lambda: room_services.set_spotlight(
                 host, f"recipes-{self.recipe.pk}"),
             Kind.ROOM_EDITING: lambda: room_services.set_open_editing(host, True),
+            # The recipes' whole list is redrawn, Pat's private recipe among them.
+            Kind.ITEMS_GROUPED: lambda: grouping.group_items(
+                host, LISTS["recipes"], [self.recipe.pk], title="Onboarding <emails> & co"),
             Kind.WORKSHOP_RENAMED: lambda: services.rename_workshop(
                 host, "Reader app <2027>", "Northwind & Co"),
             Kind.ROOM_ANONYMOUS: lambda: room_services.set_anonymous(host, ["decisions"],

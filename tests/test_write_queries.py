@@ -159,6 +159,8 @@ def writes(board: Board, kim: int) -> list[Write]:
             ws, BoardEvent.objects.filter(workshop_id=ws, kind=Kind.ITEM_DELETED)
             .latest("version").pk), dict),
         Write(Kind.ROOM_EDITING, "fran", f"/w/{ws}/room/editing/", lambda: {"open": "1"}),
+        Write(Kind.ITEMS_GROUPED, "fran", f"/w/{ws}/s/recipes/{recipe.pk}/group/",
+              lambda: {"title": "Onboarding"}),
         Write(Kind.WORKSHOP_RENAMED, "fran", f"/w/{ws}/rename/",
               lambda: {"title": "Reader app 2027", "organisation": "Northwind"}),
         Write(Kind.SESSION_STARTED, "fran", f"/w/{ws}/sessions/start/",

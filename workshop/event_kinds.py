@@ -46,6 +46,7 @@ class Kind(StrEnum):
     PARTICIPANT_KNOCKED = "participant.knocked"
     PARTICIPANT_ADMITTED = "participant.admitted"
     PARTICIPANT_DECLINED = "participant.declined"
+    ITEMS_GROUPED = "items.grouped"
     WORKSHOP_CREATED = "workshop.created"
     WORKSHOP_IMPORTED = "workshop.imported"
     WORKSHOP_DUPLICATED = "workshop.duplicated"
@@ -74,8 +75,9 @@ class Touches:
                that shows that section's items (they list them in the same order);
     regions    regions redrawn whole (each is bounded, or fetched when it is not);
     all_lists  every list (who may see authors changed);
-    reveal     the whole list of the event's section, and every list and region that
-               shows its items (what only some could see, everyone now sees);
+    whole_list the whole list of the event's section, and every list and region that
+               shows its items (what only some could see, everyone now sees; how its
+               items are grouped);
     audience   who may see what changed: the person's open sockets change audience.
     """
 
@@ -84,7 +86,7 @@ class Touches:
     order: bool = False
     regions: tuple[str, ...] = ()
     all_lists: bool = False
-    reveal: bool = False
+    whole_list: bool = False
     audience: bool = False
 
     def __post_init__(self) -> None:
@@ -123,7 +125,7 @@ TOUCHES: dict[Kind, Touches] = {
     Kind.ROOM_PRIVATE: Touches(regions=ROOM_REGIONS),
     # Who may edit which item: each page shows the actions its person may take.
     Kind.ROOM_EDITING: Touches(regions=ROOM_REGIONS),
-    Kind.ROOM_REVEALED: Touches(regions=ROOM_REGIONS, reveal=True),
+    Kind.ROOM_REVEALED: Touches(regions=ROOM_REGIONS, whole_list=True),
     Kind.ROOM_COFACILITATOR: Touches(regions=(*ROOM_REGIONS, "presence", "vote"),
                                      audience=True),
     Kind.VOTE_OPENED: Touches(regions=("vote", "ballot")),
@@ -148,6 +150,9 @@ TOUCHES: dict[Kind, Touches] = {
     Kind.PARTICIPANT_KNOCKED: Touches(regions=("lobby",)),
     Kind.PARTICIPANT_ADMITTED: Touches(regions=("lobby", *TAKING_PART)),
     Kind.PARTICIPANT_DECLINED: Touches(regions=("lobby",)),
+    # Items joined, left, or renamed a group of their list: its cards move to sit
+    # together and show the group, in the list and wherever its items show.
+    Kind.ITEMS_GROUPED: Touches(whole_list=True),
     Kind.WORKSHOP_CREATED: NOTHING,
     Kind.WORKSHOP_IMPORTED: NOTHING,
     Kind.WORKSHOP_DUPLICATED: NOTHING,

@@ -111,6 +111,22 @@ def visible(private: bool, author: str, person: str, facilitator: bool) -> bool:
     return not private or facilitator or (bool(person) and author == person)
 
 
+class ItemGroup(models.Model):
+    """Items of one list put together under a title: duplicates, or one theme. A group
+    shows only through its items (one with none left shows nowhere)."""
+
+    workshop = models.ForeignKey(Workshop, on_delete=models.CASCADE, related_name="groups")
+    section = models.CharField(max_length=50)
+    title = models.CharField(max_length=SHORT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
 class BoardItem(models.Model):
     """What every item on the board has: its workshop, version and place."""
 
@@ -127,6 +143,10 @@ class BoardItem(models.Model):
     private = models.BooleanField(default=False)
     # When its text was last edited (not placed on the roadmap): cards say "edited".
     edited_at = models.DateTimeField(null=True, blank=True)
+    # The group of similar items of its list it was put in, if any (workshop.services.
+    # group_items); cards, votes, the roadmap and the exports show it.
+    group = models.ForeignKey("ItemGroup", null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -140,6 +160,11 @@ class BoardItem(models.Model):
         # board's placement) read this index, not the whole list.
         indexes = [models.Index(fields=["workshop", "position", "id"],
                                 name="%(class)s_order")]
+
+    @property
+    def group_title(self) -> str:
+        """The name of its group of similar items ("" when in none)."""
+        return self.group.title if self.group is not None else ""
 
 
 class NorthStar(BoardItem):

@@ -52,7 +52,7 @@ class Section:
     def items(self, workshop_id: int):
         return (
             self.model.objects.filter(workshop_id=workshop_id)
-            .select_related(*self.select)
+            .select_related("group", *self.select)
             .prefetch_related(*self.prefetch)
         )
 

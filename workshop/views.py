@@ -23,7 +23,8 @@ from sessions.access import EDIT, FACILITATE, VIEW, Membership, get_membership
 from sessions.room import Locked
 from sessions.selectors import vote_context
 
-from . import limits, services
+from . import grouping, limits, services
+from .converters import parse_id
 from .forms import (
     FacilitatorNameForm,
     GateOverrideForm,
@@ -270,6 +271,65 @@ def item_delete(request: HttpRequest, member: Membership, key: str,
     # The page offers "Undo" for a moment (static/js/live.js).
     response["X-Attune-Undo"] = reverse("item_restore", args=[member.workshop.pk, event.pk])
     return response
+
+
+# Groups of similar items ----------------------------------------------------------
+
+@require_http_methods(["GET", "POST"])
+@board_view(EDIT)
+def item_group(request: HttpRequest, member: Membership, key: str,
+               item_id: int) -> HttpResponse:
+    """An item's "Group…": put it in one of its list's groups, a new one, or none."""
+    section = get_section(key)
+    if request.method == "POST":  # the services check what they change
+        chosen = request.POST.get("group", "")
+        if request.POST.get("action") == "leave":
+            grouping.ungroup_item(member, section, item_id)
+        elif chosen:
+            group_id = parse_id(chosen)
+            if group_id is None:
+                raise ValidationError("Choose one of the list's groups, or name a new one.")
+            grouping.group_items(member, section, [item_id], group_id=group_id)
+        else:
+            grouping.group_items(member, section, [item_id], title=request.POST.get("title", ""))
+        return saved()
+    grouping.check_may_group(member, section)
+    item = seen_item(member, section, item_id)
+    groups = [g for g in grouping.groups_of(member.workshop.pk, section) if g.pk != item.group_id]
+    return render(request, "board/group_form.html", member_context(
+        member, item=item, section=section, groups=groups, dom_id=f"{section.key}-{item_id}",
+        cancel_url=reverse("item_detail", args=[member.workshop.pk, section.key, item_id])))
+
+
+@require_http_methods(["GET", "POST"])
+@board_view(EDIT)
+def duplicates(request: HttpRequest, member: Membership, key: str) -> HttpResponse:
+    """The list's likely duplicates; "Group these" groups a pair and answers with the
+    suggestions left."""
+    section = get_section(key)
+    if request.method == "POST":
+        pair = [parse_id(pk) for pk in request.POST.getlist("items")]
+        if len(pair) < 2 or None in pair:
+            raise ValidationError("Choose at least two items to group.")
+        grouping.group_items(member, section, [pk for pk in pair if pk is not None],
+                             title=request.POST.get("title", ""))
+    grouping.check_may_group(member, section)
+    return render(request, "board/duplicates.html", member_context(
+        member, section=section,
+        suggestions=grouping.likely_duplicates(member, section)))
+
+
+@require_POST
+@board_view(EDIT)
+def group_edit(request: HttpRequest, member: Membership, key: str,
+               group_id: int) -> HttpResponse:
+    """Rename a group, or ungroup all its items."""
+    section = get_section(key)
+    if request.POST.get("action") == "dissolve":
+        grouping.dissolve_group(member, section, group_id)
+    else:
+        grouping.rename_group(member, section, group_id, request.POST.get("title", ""))
+    return saved()
 
 
 @require_POST

@@ -111,3 +111,18 @@ def outsider_client(db) -> Client:
 def clients(facilitator_client, participant_client, observer_client, outsider_client):
     return {"facilitator": facilitator_client, "participant": participant_client,
             "observer": observer_client, "outsider": outsider_client}
+
+
+@pytest.fixture
+def people(live_session, workshop):
+    """Pat and Kim take part (a client and a membership each); Olive observes."""
+    found = {}
+    for name, token in (("Pat", live_session.join_token), ("Kim", live_session.join_token),
+                        ("Olive", live_session.observer_token)):
+        client = Client()
+        assert client.post(f"/join/{token}/", {"display_name": name,
+                                                "function": "design"}).status_code == 302
+        person = live_session.participants.get(display_name=name)
+        role = Role.OBSERVER if person.role == Role.OBSERVER else Role.PARTICIPANT
+        found[name.lower()] = (client, Membership(workshop, role, participant=person))
+    return found

@@ -34,3 +34,14 @@ TITLE_FIELD = {
 
 def prefixed(data: dict[str, str], prefix: str) -> dict[str, str]:
     return {f"{prefix}-{name}": value for name, value in data.items()}
+
+
+def add_as(member, key: str, **overrides):
+    """Put one item on the board through the service, as `member`, from the sample."""
+    from workshop import services
+    from workshop.sections import LISTS
+
+    section = LISTS[key]
+    form = section.form(data=SAMPLES[key] | overrides, workshop=member.workshop)
+    assert form.is_valid(), form.errors
+    return services.add_item(member, section, form.cleaned_data)

@@ -8,7 +8,7 @@ import json
 
 import pytest
 from page_model import PageModel
-from samples import SAMPLES, prefixed
+from samples import SAMPLES, add_as, prefixed
 from test_write_queries import make_board
 
 from sessions.fragments import event_frames
@@ -64,13 +64,11 @@ def test_an_edits_frames_stay_small_and_do_not_grow_with_the_board():
 
 def test_a_risk_edit_that_moves_its_link_redraws_both_recipes_and_no_list(
         host, facilitator_client, workshop):
-    from test_live_event_kinds import add
-
-    ready = add(host, "data_sources", completeness="good")
-    first = add(host, "recipes", title="First", data_sources=[ready.pk])
-    second = add(host, "recipes", title="Second", data_sources=[ready.pk])
-    add(host, "recipes", title="Untouched")
-    risk = add(host, "risks", recipes=[first.pk], likelihood="5", severity="5")
+    ready = add_as(host, "data_sources", completeness="good")
+    first = add_as(host, "recipes", title="First", data_sources=[ready.pk])
+    second = add_as(host, "recipes", title="Second", data_sources=[ready.pk])
+    add_as(host, "recipes", title="Untouched")
+    risk = add_as(host, "risks", recipes=[first.pk], likelihood="5", severity="5")
     before = PageModel.from_html(facilitator_client.get(f"/w/{workshop.pk}/").content.decode())
     assert "gate-blocked" in before.items[f"roadmap-{first.pk}"]
 

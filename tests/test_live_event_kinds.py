@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 from page_model import COMPARED_REGIONS, PageModel
-from samples import SAMPLES
+from samples import add_as
 
 from exports.services import duplicate_workshop
 from sessions import lifecycle, voting
@@ -28,13 +28,6 @@ from workshop.sections import LISTS
 pytestmark = pytest.mark.django_db
 
 
-def add(member: Membership, key: str, **overrides):
-    section = LISTS[key]
-    form = section.form(data=SAMPLES[key] | overrides, workshop=member.workshop)
-    assert form.is_valid(), form.errors
-    return services.add_item(member, section, form.cleaned_data)
-
-
 class Board:
     """A filled board, its people, and one write of every kind of event."""
 
@@ -43,15 +36,15 @@ class Board:
         self.workshop = host.workshop
         person = Participant.objects.get(session=session, display_name="Pat")
         self.pat_member = Membership(self.workshop, Role.PARTICIPANT, participant=person)
-        self.source = add(host, "data_sources")
-        self.goal = add(host, "goals", data_source=self.source.pk)
-        self.recipe = add(host, "recipes", data_sources=[self.source.pk],
+        self.source = add_as(host, "data_sources")
+        self.goal = add_as(host, "goals", data_source=self.source.pk)
+        self.recipe = add_as(host, "recipes", data_sources=[self.source.pk],
                           success_metric=self.goal.pk)
-        self.risk = add(self.pat_member, "risks", recipes=[self.recipe.pk])
-        self.first = add(self.pat_member, "decisions", decision="First")
-        self.second = add(host, "decisions", decision="Second")
+        self.risk = add_as(self.pat_member, "risks", recipes=[self.recipe.pk])
+        self.first = add_as(self.pat_member, "decisions", decision="First")
+        self.second = add_as(host, "decisions", decision="Second")
         for key in ("stakeholders", "interactions", "action_items", "parking_lot"):
-            add(self.pat_member, key)
+            add_as(self.pat_member, key)
         room_services.set_anonymous(host, ["risks"], True)  # the audiences differ
 
     def version(self) -> int:
@@ -78,7 +71,7 @@ class Board:
             # Pat writes the next recipe privately: the kinds that follow redraw it,
             # move it, link to its source, all while only Pat and the facilitators see it.
             Kind.ROOM_PRIVATE: lambda: room_services.set_private(host, ["recipes"]),
-            Kind.ITEM_ADDED: lambda: add(self.pat_member, "recipes", title="Streak saver",
+            Kind.ITEM_ADDED: lambda: add_as(self.pat_member, "recipes", title="Streak saver",
                                          data_sources=[self.source.pk]),
             Kind.ITEM_UPDATED: lambda: services.update_item(
                 host, LISTS["data_sources"], self.source.pk, {"completeness": "poor"}, None),

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.test import Client
-from samples import SAMPLES, prefixed
+from samples import SAMPLES, add_as, prefixed
 
 from sessions import room as room_services
 from sessions.access import Membership
@@ -20,28 +19,6 @@ from workshop.models import BoardEvent, DataSource, Goal, Recipe
 from workshop.sections import LISTS
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def people(live_session, workshop):
-    """Pat and Kim take part (a client and a membership each); Olive observes."""
-    found = {}
-    for name, token in (("Pat", live_session.join_token), ("Kim", live_session.join_token),
-                        ("Olive", live_session.observer_token)):
-        client = Client()
-        assert client.post(f"/join/{token}/", {"display_name": name,
-                                                "function": "design"}).status_code == 302
-        person = live_session.participants.get(display_name=name)
-        role = Role.OBSERVER if person.role == Role.OBSERVER else Role.PARTICIPANT
-        found[name.lower()] = (client, Membership(workshop, role, participant=person))
-    return found
-
-
-def add(member: Membership, key: str, **overrides):
-    section = LISTS[key]
-    form = section.form(data=SAMPLES[key] | overrides, workshop=member.workshop)
-    assert form.is_valid(), form.errors
-    return services.add_item(member, section, form.cleaned_data)
 
 
 def edit_url(workshop, key: str, item) -> str:
@@ -57,7 +34,7 @@ def edit_data(key: str, item, **changes) -> dict:
 def test_a_participant_changes_only_their_own_items(people, workshop):
     pat_client, pat = people["pat"]
     kim_client, _ = people["kim"]
-    item = add(pat, "decisions", decision="Pat's call")
+    item = add_as(pat, "decisions", decision="Pat's call")
     response = kim_client.post(edit_url(workshop, "decisions", item),
                                edit_data("decisions", item, decision="Kim's rewrite"))
     assert response.status_code == 403
@@ -75,13 +52,13 @@ def test_a_participant_changes_only_their_own_items(people, workshop):
 
 
 def test_facilitators_change_every_item(people, host, workshop):
-    item = add(people["pat"][1], "risks")
+    item = add_as(people["pat"][1], "risks")
     services.update_item(host, LISTS["risks"], item.pk, {"mitigation": "Opt-out"}, None)
     services.delete_item(host, LISTS["risks"], item.pk)
 
 
 def test_an_imported_item_with_no_author_is_the_facilitators(people, host, workshop):
-    item = add(host, "decisions")
+    item = add_as(host, "decisions")
     type(item).objects.filter(pk=item.pk).update(author="")
     with pytest.raises(PermissionDenied):
         services.delete_item(people["pat"][1], LISTS["decisions"], item.pk)
@@ -89,7 +66,7 @@ def test_an_imported_item_with_no_author_is_the_facilitators(people, host, works
 
 def test_opening_editing_to_everyone_lets_each_change_every_item(people, host, workshop,
                                                                  facilitator_client):
-    item = add(host, "decisions")
+    item = add_as(host, "decisions")
     kim_client, kim = people["kim"]
     assert people["pat"][0].post(f"/w/{workshop.pk}/room/editing/",
                                  {"open": "1"}).status_code == 403
@@ -111,7 +88,7 @@ def test_each_page_knows_its_own_cards_and_no_frame_says_whose_a_card_is(
         people, host, workshop):
     room_services.set_anonymous(host, ["decisions"], True)
     pat_client, pat = people["pat"]
-    item = add(pat, "decisions")
+    item = add_as(pat, "decisions")
     page = pat_client.get(f"/w/{workshop.pk}/").content.decode()
     assert f'<script id="my-items" type="application/json">["decisions-{item.pk}"]' in page
     kim_page = people["kim"][0].get(f"/w/{workshop.pk}/").content.decode()
@@ -124,9 +101,9 @@ def test_each_page_knows_its_own_cards_and_no_frame_says_whose_a_card_is(
 # Restoring what was deleted ---------------------------------------------------------------
 
 def test_a_deleted_item_comes_back_with_its_links(host, people, workshop, facilitator_client):
-    source = add(host, "data_sources")
-    goal = add(host, "goals", data_source=source.pk)
-    recipe = add(host, "recipes", data_sources=[source.pk], success_metric=goal.pk)
+    source = add_as(host, "data_sources")
+    goal = add_as(host, "goals", data_source=source.pk)
+    recipe = add_as(host, "recipes", data_sources=[source.pk], success_metric=goal.pk)
     response = facilitator_client.post(f"/w/{workshop.pk}/s/data_sources/{source.pk}/delete/")
     assert response.status_code == 204
     undo = response["X-Attune-Undo"]
@@ -145,10 +122,10 @@ def test_a_deleted_item_comes_back_with_its_links(host, people, workshop, facili
 
 
 def test_a_restored_recipe_links_only_to_what_is_still_there(host, workshop):
-    source = add(host, "data_sources")
-    other = add(host, "data_sources", name="Search log")
-    recipe = add(host, "recipes", data_sources=[source.pk, other.pk])
-    risk = add(host, "risks", recipes=[recipe.pk])
+    source = add_as(host, "data_sources")
+    other = add_as(host, "data_sources", name="Search log")
+    recipe = add_as(host, "recipes", data_sources=[source.pk, other.pk])
+    risk = add_as(host, "risks", recipes=[recipe.pk])
     deleted = services.delete_item(host, LISTS["recipes"], recipe.pk)
     services.delete_item(host, LISTS["data_sources"], other.pk)
     services.restore_item(host, deleted.pk)
@@ -159,7 +136,7 @@ def test_a_restored_recipe_links_only_to_what_is_still_there(host, workshop):
 
 def test_whoever_could_delete_an_item_may_restore_it(people, host, workshop):
     pat, kim = people["pat"][1], people["kim"][1]
-    item = add(pat, "parking_lot")
+    item = add_as(pat, "parking_lot")
     deleted = services.delete_item(pat, LISTS["parking_lot"], item.pk)
     with pytest.raises(PermissionDenied):
         services.restore_item(kim, deleted.pk)
@@ -171,7 +148,7 @@ def test_whoever_could_delete_an_item_may_restore_it(people, host, workshop):
 
 
 def test_only_a_deletion_can_be_restored(host, workshop):
-    item = add(host, "decisions")
+    item = add_as(host, "decisions")
     added = BoardEvent.objects.filter(workshop=workshop).last()
     with pytest.raises(BoardEvent.DoesNotExist):
         services.restore_item(host, added.pk)
@@ -180,7 +157,7 @@ def test_only_a_deletion_can_be_restored(host, workshop):
 
 def test_facilitators_see_recently_deleted_and_the_room_does_not(people, host, workshop,
                                                                  facilitator_client):
-    item = add(people["pat"][1], "decisions", decision="Drop <b>email</b>")
+    item = add_as(people["pat"][1], "decisions", decision="Drop <b>email</b>")
     services.delete_item(host, LISTS["decisions"], item.pk)
     frames = {audience: "".join(texts) for audience, texts in event_frames(
         BoardEvent.objects.filter(workshop=workshop).last()).items()}
@@ -198,7 +175,7 @@ def test_facilitators_see_recently_deleted_and_the_room_does_not(people, host, w
 
 def test_a_restore_into_a_list_revealed_meanwhile_is_not_private(people, host, workshop):
     room_services.set_private(host, ["recipes"])
-    recipe = add(people["pat"][1], "recipes")
+    recipe = add_as(people["pat"][1], "recipes")
     assert recipe.private
     deleted = services.delete_item(host, LISTS["recipes"], recipe.pk)
     room_services.reveal(host, ["recipes"])

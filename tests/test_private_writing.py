@@ -15,7 +15,7 @@ from channels.db import database_sync_to_async as db
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from live_helpers import Socket
-from samples import SAMPLES, prefixed
+from samples import SAMPLES, add_as, prefixed
 
 from sessions import room as room_services
 from sessions import voting
@@ -43,13 +43,6 @@ def member_of(workshop, name: str) -> Membership:
     return Membership(workshop, role, participant=person)
 
 
-def add(member: Membership, key: str, **overrides):
-    section = LISTS[key]
-    form = section.form(data=SAMPLES[key] | overrides, workshop=member.workshop)
-    assert form.is_valid(), form.errors
-    return services.add_item(member, section, form.cleaned_data)
-
-
 @pytest.fixture
 def room(live_session, workshop, facilitator_client):
     """Pat and Kim take part, Olive observes, Fran facilitates; the recipes list already
@@ -65,9 +58,9 @@ def room(live_session, workshop, facilitator_client):
 @pytest.fixture
 def private_recipe(room, host, workshop):
     """Recipes written privately, and Pat's recipe written meanwhile."""
-    add(host, "recipes", title="Open recipe")
+    add_as(host, "recipes", title="Open recipe")
     room_services.set_private(host, ["recipes"])
-    return add(member_of(workshop, "Pat"), "recipes", title=SECRET)
+    return add_as(member_of(workshop, "Pat"), "recipes", title=SECRET)
 
 
 def page(client, workshop) -> str:
@@ -165,7 +158,7 @@ def test_the_author_and_the_facilitators_edit_and_delete_private_items(
 def test_the_reveal_shows_everything_and_the_list_is_written_in_the_open_again(
         private_recipe, room, host, workshop):
     kim = member_of(workshop, "Kim")
-    add(kim, "recipes", title="Kim's private idea")
+    add_as(kim, "recipes", title="Kim's private idea")
     response = room["fran"].post(f"/w/{workshop.pk}/room/private/",
                                  {"section": "recipes", "private": "0"})
     assert response.status_code == 204
@@ -174,7 +167,7 @@ def test_the_reveal_shows_everything_and_the_list_is_written_in_the_open_again(
     assert SECRET in olive and "Kim&#x27;s private idea" in olive
     assert "Private until" not in olive
     later = member_of(Workshop.objects.get(pk=workshop.pk), "Kim")  # as a new request
-    assert not add(later, "recipes", title="Written after the reveal").private
+    assert not add_as(later, "recipes", title="Written after the reveal").private
 
 
 # Where else a private item could show ------------------------------------------------
@@ -195,10 +188,10 @@ def test_a_private_recipe_cannot_be_linked_until_revealed(private_recipe, room, 
 
 @pytest.mark.django_db
 def test_a_private_high_risk_gates_no_recipe_until_revealed(room, host, workshop):
-    source = add(host, "data_sources", completeness="good")
-    recipe = add(host, "recipes", title="Gentle streaks", data_sources=[source.pk])
+    source = add_as(host, "data_sources", completeness="good")
+    recipe = add_as(host, "recipes", title="Gentle streaks", data_sources=[source.pk])
     room_services.set_private(host, ["risks"])
-    add(member_of(workshop, "Pat"), "risks", risk=RISKY, likelihood="4", severity="4",
+    add_as(member_of(workshop, "Pat"), "risks", risk=RISKY, likelihood="4", severity="4",
         mitigation="", recipes=[recipe.pk])
     recipe = LISTS["recipes"].items(workshop.pk).get(pk=recipe.pk)
     assert recipe.gate_problems() == []
@@ -210,7 +203,7 @@ def test_a_private_high_risk_gates_no_recipe_until_revealed(room, host, workshop
 
 @pytest.mark.django_db
 def test_no_vote_on_recipes_while_they_are_written_privately(room, host, workshop):
-    add(host, "recipes", title="Open recipe")
+    add_as(host, "recipes", title="Open recipe")
     room_services.set_private(host, ["recipes"])
     with pytest.raises(ValidationError, match="reveal them before the room votes"):
         voting.open_vote(host)
@@ -223,11 +216,11 @@ def test_no_vote_on_recipes_while_they_are_written_privately(room, host, worksho
 @pytest.mark.django_db
 def test_a_closed_votes_tally_leaves_out_recipes_written_privately_since(room, host,
                                                                           workshop):
-    add(host, "recipes", title="Voted on")
+    add_as(host, "recipes", title="Voted on")
     voting.open_vote(host)
     voting.close_vote(host)
     room_services.set_private(host, ["recipes"])
-    add(member_of(workshop, "Pat"), "recipes", title=SECRET)
+    add_as(member_of(workshop, "Pat"), "recipes", title=SECRET)
     assert SECRET not in page(room["kim"], workshop)
     assert "Voted on" in page(room["kim"], workshop)
 
@@ -308,14 +301,14 @@ async def test_private_writing_reaches_only_its_author_and_the_facilitators(laye
 @pytest.mark.django_db(transaction=True)
 async def test_a_private_risk_never_reaches_others_through_the_recipe_it_names(
         layer, room, host, workshop):
-    source = await db(add)(host, "data_sources", completeness="good")
-    recipe = await db(add)(host, "recipes", title="Gentle streaks", data_sources=[source.pk])
+    source = await db(add_as)(host, "data_sources", completeness="good")
+    recipe = await db(add_as)(host, "recipes", title="Gentle streaks", data_sources=[source.pk])
     await db(room_services.set_private)(host, ["risks"])
     version = await db(lambda: type(workshop).objects.get(pk=workshop.pk).version)()
     kim = Socket(room["kim"], workshop.pk)
     await kim.open(version=version)
     pat = await db(member_of)(workshop, "Pat")
-    await db(add)(pat, "risks", risk=RISKY, likelihood="4", severity="4", mitigation="",
+    await db(add_as)(pat, "risks", risk=RISKY, likelihood="4", severity="4", mitigation="",
                   recipes=[recipe.pk])
     frame = await kim.event()
     assert RISKY not in json.dumps(frame)

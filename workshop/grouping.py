@@ -141,19 +141,18 @@ class Suggestion:
 
 def likely_duplicates(member: Membership, section: Section) -> list[Suggestion]:
     """Pairs of items of the list that read alike and are not in one group yet, the
-    most alike first. One rapidfuzz matrix over the list's texts (a 1,000-item list is
-    a million comparisons in C, under a second)."""
+    most alike first: each item against those after it, by rapidfuzz's C loop (no
+    numpy needed)."""
     items = [item for item in section.items(member.workshop.pk) if sees(member, item)]
-    if len(items) < 2:
-        return []
-    texts = [str(item) for item in items]
-    scores = process.cdist(texts, texts, scorer=fuzz.token_set_ratio,
-                           processor=utils.default_process, score_cutoff=ALIKE, dtype="uint8")
+    texts = [utils.default_process(str(item)) for item in items]
     found = []
-    for i, j in zip(*scores.nonzero(), strict=True):
-        first, second = items[i], items[j]
-        if i < j and not (first.group_id and first.group_id == second.group_id):
-            found.append(Suggestion(first, second, int(scores[i, j])))
+    for i, text in enumerate(texts[:-1]):
+        later = process.extract(text, texts[i + 1:], scorer=fuzz.token_set_ratio,
+                                score_cutoff=ALIKE, limit=None)
+        for _, score, offset in later:
+            first, second = items[i], items[i + 1 + offset]
+            if not (first.group_id and first.group_id == second.group_id):
+                found.append(Suggestion(first, second, round(score)))
     found.sort(key=lambda s: (-s.score, s.first.position, s.second.position))
     return found[:MOST_SUGGESTIONS]
 

@@ -332,24 +332,6 @@
   }
   document.body.addEventListener("htmx:afterSwap", markMine);
 
-  // Cards of one group sit together (the server puts them so): the first of each run
-  // shows the group's name, the others join it. Only the lists a frame touched.
-  function markGroups(keys) {
-    const lists = keys ? Array.from(keys, function (key) { return document.getElementById("list-" + key); })
-      : Array.from(document.querySelectorAll(".items"));
-    for (const list of lists) {
-      if (!list || !list.classList.contains("items")) continue;
-      let previous = "";
-      for (const card of list.children) {
-        const group = card.dataset.group || "";
-        card.classList.toggle("group-start", Boolean(group) && group !== previous);
-        card.classList.toggle("group-next", Boolean(group) && group === previous);
-        previous = group;
-      }
-    }
-  }
-  document.body.addEventListener("htmx:afterSwap", function () { markGroups(); });
-
   function isPrivate(card) {
     return Boolean(card.querySelector(":scope > .private-note"));
   }
@@ -371,7 +353,6 @@
     window.attuneChoices.sync(touched);
     if (touched.has("presence")) announcePresence();
     markMine();
-    markGroups(touched);
     showSpotlight();
     restoreFocus();
   }
@@ -749,7 +730,6 @@
 
   applyRoom(room);
   markMine();
-  markGroups();
   following = true;
   // Someone joining mid-session lands where the room is, unless the link names a place
   // (or the board is archived: its banner, at the top, says so first).

@@ -263,17 +263,20 @@ def test_an_import_with_a_bad_group_name_is_refused_and_says_where(
 @pytest.mark.django_db(transaction=True)
 async def test_grouping_reaches_the_room_and_leaks_no_private_item(
         layer, host, workshop, people):
-    pat_client, pat = people["pat"]
+    _, pat = people["pat"]
+    kim_client, _ = people["kim"]
     olive_client, _ = people["olive"]
     public = await db(add_as)(host, "recipes", title="Welcome email")
     await db(room_services.set_private)(host, ["recipes"])
     private = await db(add_as)(pat, "recipes", title="Pat's secret recipe")
     version = await db(lambda: type(workshop).objects.get(pk=workshop.pk).version)()
-    olive = Socket(olive_client, workshop.pk)
-    await olive.open(version=version)
+    sockets = [Socket(client, workshop.pk) for client in (kim_client, olive_client)]
+    for socket in sockets:  # a participant who is not the author, and an observer
+        await socket.open(version=version)
     await db(grouping.group_items)(host, RECIPES, [public.pk, private.pk], title="Welcome")
-    frame = await olive.event()
-    html = html_of(frame)
-    assert "▣" in html and "Welcome" in html and 'data-group="' in html
-    assert "secret" not in json.dumps(frame)
-    await olive.close()
+    for socket in sockets:
+        frame = await socket.event()
+        html = html_of(frame)
+        assert "▣" in html and 'data-group="' in html and "Welcome email" in html
+        assert "secret" not in json.dumps(frame)
+        await socket.close()

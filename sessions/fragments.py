@@ -151,6 +151,11 @@ def targets_for(event: BoardEvent) -> set[Target] | None:
         found |= _dependents(event, section, event.item_id or 0)
     if touched.all_lists:
         found |= {Target("list", key) for key in LISTS}
+    if touched.its_items and event.section in LISTS:
+        named = (event.snapshot or {}).get("items", ())
+        found |= {Target("item", event.section, pk) for pk in named}
+        found.add(Target("order", event.section))
+        found |= {Target("region", name) for name in LISTS[event.section].shown_in_regions}
     if touched.whole_list and event.section in LISTS:
         shown = LISTS[event.section]
         found |= {Target("list", name) for name in (event.section, *shown.shown_in_lists)}

@@ -13,6 +13,8 @@ from html import unescape
 import pytest
 from channels.db import database_sync_to_async as db
 from django.core.exceptions import PermissionDenied, ValidationError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from live_helpers import Socket, html_of
 from samples import add_as
 
@@ -20,6 +22,7 @@ from exports.context import build_roadmap
 from exports.pdf import print_html
 from sessions import room as room_services
 from sessions import voting
+from sessions.fragments import targets_for
 from workshop import grouping, services
 from workshop.event_kinds import Kind
 from workshop.models import BoardEvent, ItemGroup, ParkingLotItem, Recipe
@@ -132,6 +135,55 @@ def test_a_restored_item_comes_back_out_of_a_group_dissolved_meanwhile(host, que
     assert ParkingLotItem.objects.get(pk=restored.pk).group_id is None
 
 
+def test_a_new_group_never_lands_inside_another_groups_cards(host, workshop, questions):
+    push, consent, home, push_again = questions
+    grouping.group_items(host, PARKING, [push.pk, consent.pk, home.pk], title="A")
+    grouping.group_items(host, PARKING, [consent.pk, push_again.pk], title="B")
+    assert order("parking_lot", workshop) == [str(push), str(home), str(consent),
+                                             str(push_again)]
+
+
+def test_taking_an_item_out_moves_it_after_its_groups_cards(host, workshop, questions):
+    push, consent, home, push_again = questions
+    grouping.group_items(host, PARKING, [push.pk, consent.pk, home.pk], title="A")
+    grouping.ungroup_item(host, PARKING, push.pk)
+    assert order("parking_lot", workshop) == [str(consent), str(home), str(push),
+                                             str(push_again)]
+    grouping.ungroup_item(host, PARKING, home.pk)
+    grouping.ungroup_item(host, PARKING, consent.pk)  # the last: it stays
+    assert order("parking_lot", workshop)[0] == str(consent)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.tuples(st.sampled_from(["group", "join", "out", "dissolve"]),
+                                st.sets(st.integers(0, 5), min_size=1, max_size=3)),
+                      max_size=8))
+def test_whatever_is_grouped_and_ungrouped_each_groups_cards_sit_together(host, steps):
+    ParkingLotItem.objects.filter(workshop=host.workshop).delete()
+    ItemGroup.objects.filter(workshop=host.workshop).delete()
+    items = [add_as(host, "parking_lot", question=f"Question {n}") for n in range(6)]
+    for step, picked in steps:
+        pks = [items[n].pk for n in sorted(picked)]
+        groups = grouping.groups_of(host.workshop.pk, PARKING)
+        if step == "group" or (step == "join" and not groups):
+            grouping.group_items(host, PARKING, pks, title="G")
+        elif step == "join":
+            grouping.group_items(host, PARKING, pks, group_id=groups[0].pk)
+        elif step == "out":
+            grouping.ungroup_item(host, PARKING, pks[0])
+        elif groups:
+            grouping.dissolve_group(host, PARKING, groups[-1].pk)
+        runs = [item.group_id for item in PARKING.items(host.workshop.pk)]
+        assert len(runs) == 6  # none lost
+        seen, previous = set(), object()
+        for group in runs:
+            if group is not None and group != previous:
+                assert group not in seen, (steps, runs)  # a group's second run
+                seen.add(group)
+            previous = group
+
+
 # Likely duplicates ----------------------------------------------------------------
 
 def test_likely_duplicates_pair_items_that_read_alike_until_grouped(host, questions):
@@ -152,6 +204,40 @@ def test_the_duplicates_page_groups_a_pair_and_shows_what_is_left(
     assert ItemGroup.objects.get().title == "Do we personalize push notifications?"
     refused = participant_client.get(url)
     assert refused.status_code == 403
+
+
+def test_a_pair_with_one_grouped_item_joins_that_group(facilitator_client, host, workshop,
+                                                      questions):
+    push, consent, home, push_again = questions
+    group = grouping.group_items(host, PARKING, [push.pk, consent.pk], title="Push")
+    [suggestion] = grouping.likely_duplicates(host, PARKING)
+    assert (suggestion.first, suggestion.second) == (push, push_again)
+    page = facilitator_client.get(f"/w/{workshop.pk}/s/parking_lot/duplicates/")
+    assert f'name="group" value="{group.pk}"' in page.content.decode()
+    facilitator_client.post(f"/w/{workshop.pk}/s/parking_lot/duplicates/",
+                            {"items": [push.pk, push_again.pk], "group": str(group.pk)})
+    assert ItemGroup.objects.count() == 1
+    assert ParkingLotItem.objects.get(pk=push_again.pk).group_id == group.pk
+
+
+def test_each_change_redraws_the_cards_it_changes_and_the_order_not_the_list(
+        host, workshop, questions):
+    push, consent, home, push_again = questions
+    group = grouping.group_items(host, PARKING, [push.pk, consent.pk], title="Push")
+
+    def redrawn() -> set[str]:
+        event = BoardEvent.objects.filter(workshop=workshop).last()
+        return {target.key for target in targets_for(event)}
+
+    assert redrawn() == {f"item.parking_lot.{push.pk}", f"item.parking_lot.{consent.pk}",
+                         "order.parking_lot.0"}
+    grouping.group_items(host, PARKING, [home.pk], group_id=group.pk)
+    assert redrawn() == {f"item.parking_lot.{home.pk}", "order.parking_lot.0"}
+    grouping.rename_group(host, PARKING, group.pk, "Push, consent, home")
+    assert redrawn() == {f"item.parking_lot.{pk}" for pk in (push.pk, consent.pk, home.pk)
+                         } | {"order.parking_lot.0"}
+    grouping.dissolve_group(host, PARKING, group.pk)
+    assert len(redrawn()) == 4 and f"item.parking_lot.{push_again.pk}" not in redrawn()
 
 
 @pytest.mark.parametrize("data, status, says", [

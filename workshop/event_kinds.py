@@ -76,8 +76,10 @@ class Touches:
     regions    regions redrawn whole (each is bounded, or fetched when it is not);
     all_lists  every list (who may see authors changed);
     whole_list the whole list of the event's section, and every list and region that
-               shows its items (what only some could see, everyone now sees; how its
-               items are grouped);
+               shows its items (what only some could see, everyone now sees);
+    its_items  the items of the event's section that the event names (its snapshot's
+               "items"), the list's order, and the regions that show its items (a
+               group's items: who joined, who left, whose group was renamed);
     audience   who may see what changed: the person's open sockets change audience.
     """
 
@@ -87,6 +89,7 @@ class Touches:
     regions: tuple[str, ...] = ()
     all_lists: bool = False
     whole_list: bool = False
+    its_items: bool = False
     audience: bool = False
 
     def __post_init__(self) -> None:
@@ -150,9 +153,9 @@ TOUCHES: dict[Kind, Touches] = {
     Kind.PARTICIPANT_KNOCKED: Touches(regions=("lobby",)),
     Kind.PARTICIPANT_ADMITTED: Touches(regions=("lobby", *TAKING_PART)),
     Kind.PARTICIPANT_DECLINED: Touches(regions=("lobby",)),
-    # Items joined, left, or renamed a group of their list: its cards move to sit
-    # together and show the group, in the list and wherever its items show.
-    Kind.ITEMS_GROUPED: Touches(whole_list=True),
+    # Items joined, left, or renamed a group of their list: their cards show the group
+    # (in the list and wherever its items show) and move to sit together.
+    Kind.ITEMS_GROUPED: Touches(its_items=True),
     Kind.WORKSHOP_CREATED: NOTHING,
     Kind.WORKSHOP_IMPORTED: NOTHING,
     Kind.WORKSHOP_DUPLICATED: NOTHING,

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from rapidfuzz import fuzz, process, utils
 
 from sessions.access import EDIT, Membership
@@ -21,7 +22,7 @@ from sessions.room import check_unlocked
 
 from .event_kinds import Kind
 from .events import record_event
-from .models import SHORT, BoardItem, ItemGroup
+from .models import SHORT, ItemGroup, visible
 from .sections import Section
 from .services import may_change, sees
 
@@ -48,6 +49,15 @@ def _title(title: str) -> str:
     return title
 
 
+@dataclass(frozen=True)
+class _Row:
+    pk: int
+    position: int
+    group_id: int | None
+    private: bool
+    author: str
+
+
 @transaction.atomic
 def group_items(member: Membership, section: Section, item_ids: list[int], *,
                 group_id: int | None = None, title: str = "") -> ItemGroup:
@@ -56,11 +66,12 @@ def group_items(member: Membership, section: Section, item_ids: list[int], *,
     item was)."""
     check_may_group(member, section)
     workshop_id = member.workshop.pk
-    rows = list(section.model.objects.select_for_update()
-                .filter(workshop_id=workshop_id).order_by("position", "pk"))
+    rows = _rows(section, workshop_id)
     wanted = set(item_ids)
-    moving = [item for item in rows if item.pk in wanted]
-    if not moving or len(moving) != len(wanted) or not all(sees(member, i) for i in moving):
+    moving = [row for row in rows if row.pk in wanted]
+    if not moving or len(moving) != len(wanted) or not all(
+            visible(row.private, row.author, member.person, member.is_facilitator)
+            for row in moving):
         raise section.model.DoesNotExist(f"No such {section.item_name} here")
     if group_id is not None:
         group = ItemGroup.objects.get(pk=group_id, workshop_id=workshop_id,
@@ -69,45 +80,76 @@ def group_items(member: Membership, section: Section, item_ids: list[int], *,
             group.title = _title(title)
             group.save(update_fields=["title"])
     else:
+        if not title:  # named after its first item
+            title = str(section.model.objects.get(pk=moving[0].pk))[:SHORT]
         group = ItemGroup.objects.create(workshop_id=workshop_id, section=section.key,
-                                         title=_title(title or str(moving[0])[:SHORT]))
-    _sit_together(section, rows, moving, group)
-    record_event(workshop_id, Kind.ITEMS_GROUPED, section.key, group.pk, member.name)
+                                         title=_title(title))
+    members = [row for row in rows if row.group_id == group.pk and row.pk not in wanted]
+    _place(section, workshop_id, rows, moving, group.pk,
+           members[-1] if members else _before(rows, moving))
+    # Renamed too: every card of the group shows the name; else only the ones that moved.
+    changed = [row.pk for row in rows if row.group_id == group.pk or row.pk in wanted] if (
+        title and group_id) else [row.pk for row in moving]
+    _record(member, section, group.pk, changed)
     return group
 
 
-def _sit_together(section: Section, rows: list[BoardItem], moving: list[BoardItem],
-                  group: ItemGroup) -> None:
-    """Positions so that the group's items are next to each other, in one statement."""
-    members = [item for item in rows if item.group_id == group.pk and item not in moving]
-    rest = [item for item in rows if item not in moving]
-    anchor = members[-1] if members else next(
-        (item for item in reversed(rows[:rows.index(moving[0])]) if item in rest), None)
-    at = rest.index(anchor) + 1 if anchor is not None else 0
-    ordered = rest[:at] + moving + rest[at:]
-    for item in moving:
-        item.group_id = group.pk
-    changed = []
-    for position, item in enumerate(ordered, start=1):
-        if item.position != position or item in moving:
-            item.position = position
-            changed.append(item)
-    section.model.objects.bulk_update(changed, ["position", "group"])
+def _rows(section: Section, workshop_id: int) -> list[_Row]:
+    """The list's order and who may see what, locked; not whole items (a list may have
+    a thousand)."""
+    return [_Row(*values) for values in section.model.objects.select_for_update()
+            .filter(workshop_id=workshop_id).order_by("position", "pk")
+            .values_list("pk", "position", "group_id", "private", "author")]
+
+
+def _before(rows: list[_Row], moving: list[_Row]) -> _Row | None:
+    """Where a new group goes: where its first item was, but never inside another
+    group's run of cards (then just after it)."""
+    first = rows.index(moving[0])
+    if not first:
+        return None
+    moved = {row.pk for row in moving}
+    rest = [row for row in rows[first - 1:] if row.pk not in moved]
+    anchor = rest[0]
+    for row in rest[1:]:
+        if anchor.group_id is None or row.group_id != anchor.group_id:
+            break
+        anchor = row
+    return anchor
+
+
+def _place(section: Section, workshop_id: int, rows: list[_Row], moving: list[_Row],
+           group_id: int | None, anchor: _Row | None) -> None:
+    """Put the moving items, in `group_id`, right after `anchor` (None: first), in two
+    statements whatever the list's length: the items after that place shift by as many
+    as move in, and those take the gap (positions need not be consecutive)."""
+    moved = {row.pk for row in moving}
+    after = anchor.position if anchor is not None else 0
+    section.model.objects.filter(workshop_id=workshop_id, position__gt=after).exclude(
+        pk__in=moved).update(position=F("position") + len(moving))
+    section.model.objects.bulk_update(
+        [section.model(pk=row.pk, position=after + offset, group_id=group_id)
+         for offset, row in enumerate(moving, start=1)], ["position", "group"])
 
 
 @transaction.atomic
 def ungroup_item(member: Membership, section: Section, item_id: int) -> None:
-    """Take one item out of its group; it stays where it is."""
+    """Take one item out of its group: it moves just after the group's other cards, so
+    that they still sit together."""
     check_may_group(member, section)
-    item = section.model.objects.select_for_update().get(
-        pk=item_id, workshop_id=member.workshop.pk)
-    if not sees(member, item):
+    rows = _rows(section, member.workshop.pk)
+    item = next((row for row in rows if row.pk == item_id), None)
+    if item is None or not visible(item.private, item.author, member.person,
+                                   member.is_facilitator):
         raise section.model.DoesNotExist(f"No such {section.item_name} here")
     if item.group_id is None:
         return
-    group_id, item.group_id = item.group_id, None
-    item.save(update_fields=["group"])
-    record_event(member.workshop.pk, Kind.ITEMS_GROUPED, section.key, group_id, member.name)
+    others = [row for row in rows if row.group_id == item.group_id and row.pk != item.pk]
+    if others:
+        _place(section, member.workshop.pk, rows, [item], None, others[-1])
+    else:  # the last of its group: it stays where it is
+        section.model.objects.filter(pk=item.pk).update(group=None)
+    _record(member, section, item.group_id, [item.pk])
 
 
 @transaction.atomic
@@ -117,7 +159,7 @@ def rename_group(member: Membership, section: Section, group_id: int, title: str
         pk=group_id, workshop_id=member.workshop.pk, section=section.key)
     group.title = _title(title)
     group.save(update_fields=["title"])
-    record_event(member.workshop.pk, Kind.ITEMS_GROUPED, section.key, group.pk, member.name)
+    _record(member, section, group.pk, _items_of(section, group.pk))
     return group
 
 
@@ -127,9 +169,21 @@ def dissolve_group(member: Membership, section: Section, group_id: int) -> None:
     check_may_group(member, section)
     group = ItemGroup.objects.select_for_update().get(
         pk=group_id, workshop_id=member.workshop.pk, section=section.key)
-    section.model.objects.filter(group_id=group.pk).update(group=None)
+    items = _items_of(section, group.pk)
+    section.model.objects.filter(pk__in=items).update(group=None)
     group.delete()
-    record_event(member.workshop.pk, Kind.ITEMS_GROUPED, section.key, group_id, member.name)
+    _record(member, section, group_id, items)
+
+
+def _items_of(section: Section, group_id: int) -> list[int]:
+    return list(section.model.objects.filter(group_id=group_id).values_list("pk", flat=True))
+
+
+def _record(member: Membership, section: Section, group_id: int, items: list[int]) -> None:
+    """One event per change; it names the items whose cards change (sessions/fragments
+    redraws those, the list's order and where the list's items show)."""
+    record_event(member.workshop.pk, Kind.ITEMS_GROUPED, section.key, group_id, member.name,
+                 snapshot={"items": items})
 
 
 @dataclass(frozen=True)

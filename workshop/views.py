@@ -311,8 +311,10 @@ def duplicates(request: HttpRequest, member: Membership, key: str) -> HttpRespon
         pair = [parse_id(pk) for pk in request.POST.getlist("items")]
         if len(pair) < 2 or None in pair:
             raise ValidationError("Choose at least two items to group.")
+        # One of them in a group already: the other joins it.
+        joined = parse_id(request.POST.get("group", ""))
         grouping.group_items(member, section, [pk for pk in pair if pk is not None],
-                             title=request.POST.get("title", ""))
+                             group_id=joined, title=request.POST.get("title", ""))
     grouping.check_may_group(member, section)
     return render(request, "board/duplicates.html", member_context(
         member, section=section,

@@ -127,9 +127,12 @@ def _place(section: Section, workshop_id: int, rows: list[_Row], moving: list[_R
     after = anchor.position if anchor is not None else 0
     section.model.objects.filter(workshop_id=workshop_id, position__gt=after).exclude(
         pk__in=moved).update(position=F("position") + len(moving))
-    section.model.objects.bulk_update(
-        [section.model(pk=row.pk, position=after + offset, group_id=group_id)
-         for offset, row in enumerate(moving, start=1)], ["position", "group"])
+    placed = []
+    for offset, row in enumerate(moving, start=1):
+        item = section.model(position=after + offset, group_id=group_id)
+        item.pk = row.pk  # only the two fields are written
+        placed.append(item)
+    section.model.objects.bulk_update(placed, ["position", "group"])
 
 
 @transaction.atomic

@@ -332,6 +332,12 @@
   }
   document.body.addEventListener("htmx:afterSwap", markMine);
 
+  // A renamed workshop: the tab's title follows the header (templates/base.html's form).
+  function retitle() {
+    const name = document.querySelector("#workshop-name .workshop-title");
+    if (name) document.title = name.textContent + " · Attune";
+  }
+
   function isPrivate(card) {
     return Boolean(card.querySelector(":scope > .private-note"));
   }
@@ -352,6 +358,7 @@
     }
     window.attuneChoices.sync(touched);
     if (touched.has("presence")) announcePresence();
+    if (touched.has("workshop-name")) retitle();
     markMine();
     showSpotlight();
     restoreFocus();

@@ -70,9 +70,27 @@ def test_the_pages_around_the_board_have_no_serious_accessibility_violation(crow
     fran = crowd.facilitator()
     page = fran.page
     workshop = crowd.board["workshop"]
-    for path, what in [("/", "home"), (f"/w/{workshop}/sessions/", "sessions and links")]:
+    for path, what in [("/", "home"), (f"/w/{workshop}/sessions/", "sessions and links"),
+                       ("/accounts/name/", "your name"),
+                       (f"/w/{workshop}/archive/", "archive confirmation"),
+                       (f"/w/{workshop}/delete/", "delete confirmation")]:
         page.goto(crowd.base_url + path)
         assert_accessible(fran, what)
+
+    # The grouping controls: likely duplicates, and a card's "Group…" form.
+    page.goto(crowd.base_url + crowd.board_path)
+    fran.expect_state("live")
+    first = fran.add("parking_lot", question="Do we personalize push notifications?")
+    fran.add("parking_lot", question="Should push notifications be personalized?")
+    page.locator("#block-parking_lot button", has_text="Find likely duplicates").click()
+    expect(page.locator("#block-parking_lot .duplicates li")).to_have_count(1)
+    page.locator("#block-parking_lot .duplicates button", has_text="Group these").click()
+    expect(page.locator(f"#{first} .group-chip")).to_be_visible()
+    page.locator(f"#{first} .group-chip summary").click()
+    page.locator(f"#{first} button", has_text="Group…").click()
+    expect(page.locator(f"form#{first}")).to_be_visible()
+    assert_accessible(fran, "grouping controls")
+    page.goto(crowd.base_url + crowd.board_path + "sessions/")
     page.locator("a", has_text="Show the QR code on a screen").first.click()
     expect(page.locator(".present-qr svg")).to_be_visible()
     assert_accessible(fran, "present the join link")

@@ -68,6 +68,21 @@ async def test_the_import_takes_its_larger_limit(settings):
     assert status != 413  # past the limit into Django (which refuses it for CSRF)
 
 
+async def test_a_2_gb_data_sample_is_refused_before_a_byte_is_read(settings):
+    settings.PROFILE_SAMPLE_MAX_MB = 20
+    status, text, pulled = await call("/w/1/s/data_sources/2/sample/", [b"x" * 10],
+                                      [(b"content-length", str(2 * 1024 * MiB).encode())])
+    assert status == 413 and "larger than Attune accepts here" in text
+    assert pulled == 0
+
+
+async def test_a_sample_streaming_past_twice_its_limit_is_stopped_as_it_arrives(settings):
+    settings.PROFILE_SAMPLE_MAX_MB = 1  # the form's own message covers up to twice that
+    status, _, pulled = await call("/w/1/s/data_sources/2/sample/", [b"x" * MiB] * 5, [])
+    assert status == 413
+    assert pulled == 3
+
+
 # The server's own protocol, on a real daphne ------------------------------------------
 
 @pytest.fixture
@@ -75,6 +90,7 @@ def server(tmp_path):
     stack = make_stack(tmp_path)
     stack.env["REQUEST_BODY_MAX_KB"] = "64"
     stack.env["EXPORTS_IMPORT_MAX_MB"] = "1"
+    stack.env["PROFILE_SAMPLE_MAX_MB"] = "1"
     links = seed_workshop(stack)
     worker = start_worker(stack, tmp_path)
     yield worker, links
@@ -120,7 +136,8 @@ def test_the_server_refuses_a_chunked_body_that_grows_past_the_largest_limit(ser
     head = ("POST /import/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             "Transfer-Encoding: chunked\r\n\r\n")
     chunk = b"x" * (256 * KiB)
-    parts = [f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"] * 8  # 2 MB > 1 MB + slack
+    # 3 MB: past the largest limit, a data sample's (twice 1 MB, and slack)
+    parts = [f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"] * 12
     answer = raw_request(worker.port, head, parts)
     assert answer.startswith("HTTP/1.1 413")
 

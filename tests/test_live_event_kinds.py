@@ -4,12 +4,14 @@ what a reload shows, for the room and for the facilitators."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 from page_model import COMPARED_REGIONS, PageModel
+from sample_files import customers
 from samples import add_as
 
 from exports.services import duplicate_workshop
@@ -20,7 +22,7 @@ from sessions.access import Membership
 from sessions.fragments import Deliveries, catch_up, event_deliveries
 from sessions.models import Participant, Role
 from sessions.viewer import FACILITATORS, ROOM
-from workshop import grouping, services
+from workshop import data_profiles, grouping, services
 from workshop.event_kinds import TOUCHES, Kind
 from workshop.models import BoardEvent, Workshop
 from workshop.sections import LISTS
@@ -75,6 +77,12 @@ class Board:
                                          data_sources=[self.source.pk]),
             Kind.ITEM_UPDATED: lambda: services.update_item(
                 host, LISTS["data_sources"], self.source.pk, {"completeness": "poor"}, None),
+            # A sample sets the source's scores (its recipes' readiness follows) and
+            # proposes risks; accepting one adds a risk as well (its own item.added).
+            Kind.DATA_PROFILED: lambda: data_profiles.upload_sample(
+                host, self.source.pk, io.BytesIO(customers(40)[0]), "crm <export>.csv"),
+            Kind.DATA_FINDING: lambda: data_profiles.accept_finding(
+                host, self.source.pk, self.source.profiles.get(current=True).pk, 0),
             # A recipe: the matrix, the roadmap, the vote and risk cards list recipes
             # in the same order.
             Kind.ITEM_MOVED: lambda: services.move_item(
@@ -181,16 +189,19 @@ def test_each_kind_seen_live_or_caught_up_equals_a_reload(board):
     """One write of every kind in turn; after each, a page that applied the event's
     frames and a page that missed them and caught up both equal a fresh load."""
     for kind, write in board.scenarios().items():
+        version = board.version()
         before = {who: (board.page(client), board.page(client))
                   for who, (client, _, _) in pages(board).items()}
         write()
-        event = BoardEvent.objects.filter(workshop=board.workshop).last()
-        assert event.kind == kind, (event.kind, kind)
-        deliveries = event_deliveries(event)
+        # A write may record more than one event (accepting a finding adds a risk too).
+        events = list(BoardEvent.objects.filter(workshop=board.workshop, version__gt=version))
+        assert events[-1].kind == kind, (events[-1].kind, kind)
+        deliveries = [event_deliveries(event) for event in events]
         for who, (client, audience, person) in pages(board).items():
             live, missed = before[who]
-            for text in frames_of(deliveries, audience, person):
-                live.receive(text)
+            for each in deliveries:
+                for text in frames_of(each, audience, person):
+                    live.receive(text)
             for text in catch_up(board.workshop.pk, missed.version, audience, person):
                 missed.receive(text)
             reload = board.page(client)

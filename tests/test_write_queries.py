@@ -17,9 +17,11 @@ from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from sample_files import customers
 from samples import SAMPLES, prefixed
 from test_live_event_kinds import Board
 from test_query_counts import fill
@@ -39,8 +41,9 @@ REQUEST_BUDGET = 10
 # The broadcast's render, by kind: measured, flat in the board's size. The largest
 # redraw what a change shows in more than one place (a recipe: its card, its matrix
 # entry and roadmap card, the vote; anonymity: every list for both audiences, and the
-# room bar, whose state reads who is ready and whose hand is up).
-RENDER_CEILINGS = {"room.anonymous": 20}
+# room bar, whose state reads who is ready and whose hand is up, and the data sources'
+# current sample profiles).
+RENDER_CEILINGS = {"room.anonymous": 21}
 DEFAULT_RENDER_CEILING = 12
 
 
@@ -81,6 +84,12 @@ def item_writes(board: Board) -> list[Write]:
     return found
 
 
+def finding_url(ws: int, source) -> str:
+    """Accepting the first finding of the source's current profile."""
+    profile = source.profiles.get(current=True)
+    return f"/w/{ws}/s/data_sources/{source.pk}/profiles/{profile.pk}/findings/0/"
+
+
 def writes(board: Board, kim: int) -> list[Write]:
     ws = board.workshop.pk
     source, recipe = board.source, board.recipe
@@ -97,6 +106,10 @@ def writes(board: Board, kim: int) -> list[Write]:
               lambda: prefixed(SAMPLES["data_sources"] | {"completeness": "poor"},
                                f"data_sources-{source.pk}")
               | version_of(type(source), source.pk)()),
+        # A data sample profiled, and the risk one of its findings proposes accepted.
+        Write(Kind.DATA_PROFILED, "fran", f"/w/{ws}/s/data_sources/{source.pk}/sample/",
+              lambda: {"sample": SimpleUploadedFile("crm.csv", customers(40)[0])}),
+        Write(Kind.DATA_FINDING, "fran", lambda: finding_url(ws, source), dict),
         # Edits that change links: the form checks them, the write replaces them.
         Write(Kind.ITEM_UPDATED, "fran", f"/w/{ws}/s/recipes/{recipe.pk}/edit/",
               lambda: prefixed(SAMPLES["recipes"] | {"data_sources": [source.pk]},

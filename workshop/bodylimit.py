@@ -9,6 +9,7 @@ otherwise reads a whole body into its queue before any ASGI code runs.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -27,13 +28,27 @@ def import_limit() -> int:
     return int(getattr(settings, "EXPORTS_IMPORT_MAX_MB", 5)) * MiB + MULTIPART_SLACK
 
 
+# A data source's sample (workshop/sample_views.py): its handler drops a file past
+# PROFILE_SAMPLE_MAX_MB while it arrives, so that the form can say so; a body past twice
+# that is refused here before it is read.
+SAMPLE_PATH = re.compile(r"^/w/\d+/s/data_sources/\d+/sample/$")
+
+
+def sample_limit() -> int:
+    return 2 * int(getattr(settings, "PROFILE_SAMPLE_MAX_MB", 20)) * MiB + MULTIPART_SLACK
+
+
 def limit_for(path: str) -> int:
     """The most bytes a request to this path may carry."""
-    return import_limit() if path == IMPORT_PATH else default_limit()
+    if path == IMPORT_PATH:
+        return import_limit()
+    if SAMPLE_PATH.match(path):
+        return sample_limit()
+    return default_limit()
 
 
 def largest_limit() -> int:
-    return max(default_limit(), import_limit())
+    return max(default_limit(), import_limit(), sample_limit())
 
 
 def message(limit: int) -> bytes:

@@ -47,6 +47,8 @@ class Kind(StrEnum):
     PARTICIPANT_ADMITTED = "participant.admitted"
     PARTICIPANT_DECLINED = "participant.declined"
     ITEMS_GROUPED = "items.grouped"
+    DATA_PROFILED = "data.profiled"
+    DATA_FINDING = "data.finding"
     WORKSHOP_CREATED = "workshop.created"
     WORKSHOP_IMPORTED = "workshop.imported"
     WORKSHOP_DUPLICATED = "workshop.duplicated"
@@ -156,6 +158,11 @@ TOUCHES: dict[Kind, Touches] = {
     # Items joined, left, or renamed a group of their list: their cards show the group
     # (in the list and wherever its items show) and move to sit together.
     Kind.ITEMS_GROUPED: Touches(its_items=True),
+    # A sample profiled: the source's card shows its profile and the scores it set
+    # (recipes and goals show the readiness that follows from them).
+    Kind.DATA_PROFILED: Touches(item=True),
+    # A finding accepted (its risk is added by its own event) or dismissed.
+    Kind.DATA_FINDING: Touches(item=True),
     Kind.WORKSHOP_CREATED: NOTHING,
     Kind.WORKSHOP_IMPORTED: NOTHING,
     Kind.WORKSHOP_DUPLICATED: NOTHING,

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from contextvars import ContextVar
+from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
@@ -25,15 +26,16 @@ def _committed(event: BoardEvent) -> None:
     publish_event(event)
 
 
-def _bump(workshop_id: int) -> int:
-    """The board's next version, in one statement: the UPDATE takes the row lock that
-    orders concurrent writes, and RETURNING (PostgreSQL, SQLite 3.35+) saves a read."""
+def _bump(workshop_id: int, by: int = 1) -> int:
+    """The board's next version (the last of `by` next ones), in one statement: the
+    UPDATE takes the row lock that orders concurrent writes, and RETURNING
+    (PostgreSQL, SQLite 3.35+) saves a read."""
     table = Workshop._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f'UPDATE "{table}" SET "version" = "version" + 1, "updated_at" = %s '  # noqa: S608 - the table name is ours
+            f'UPDATE "{table}" SET "version" = "version" + %s, "updated_at" = %s '  # noqa: S608 - the table name is ours
             'WHERE "id" = %s RETURNING "version"',
-            [connection.ops.adapt_datetimefield_value(timezone.now()), workshop_id])
+            [by, connection.ops.adapt_datetimefield_value(timezone.now()), workshop_id])
         row = cursor.fetchone()
     if row is None:
         raise Workshop.DoesNotExist(f"No workshop {workshop_id}")
@@ -57,3 +59,19 @@ def record_event(
     )
     transaction.on_commit(lambda: _committed(event))
     return event
+
+
+def record_events(workshop_id: int, events: list[dict[str, Any]]) -> list[BoardEvent]:
+    """Several events of one write (each a dict of record_event's arguments, kind
+    first), with one version each, in order: one bump and one INSERT for them all."""
+    last = _bump(workshop_id, len(events))
+    first = last - len(events) + 1
+    made = BoardEvent.objects.bulk_create([
+        BoardEvent(workshop_id=workshop_id, version=first + offset, kind=Kind(event["kind"]),
+                   section=event.get("section", ""), item_id=event.get("item_id"),
+                   actor=event.get("actor", ""), unlinked=event.get("unlinked") or [],
+                   snapshot=event.get("snapshot") or {})
+        for offset, event in enumerate(events)])
+    for event in made:
+        transaction.on_commit(partial(_committed, event))
+    return made

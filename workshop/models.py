@@ -237,6 +237,20 @@ class DataSource(BoardItem):
         return [(name, getattr(self, name)) for name in self.ASSESSMENT]
 
     @property
+    def profile(self) -> DataProfile | None:
+        """The current profile: prefetched by the list (`current_profiles`), else read."""
+        if hasattr(self, "current_profiles"):
+            return self.current_profiles[0] if self.current_profiles else None
+        return self.profiles.filter(current=True).defer("columns").first()
+
+    @property
+    def sampled_assessment(self) -> list[tuple[str, str, dict[str, str] | None]]:
+        """Each dimension, its score, and what the current sample said of it."""
+        profile = self.profile
+        return [(name, score, profile.evidence_for(name) if profile else None)
+                for name, score in self.assessment]
+
+    @property
     def readiness(self) -> str:
         """Red when any dimension is poor or no legal basis is recorded; green when
         every dimension is good; amber in between (fair or not yet known)."""
@@ -406,6 +420,68 @@ class ParkingLotItem(BoardItem):
 
     def __str__(self) -> str:
         return self.question
+
+
+class DataProfile(models.Model):
+    """What a sample of a data source showed when it was profiled in the room
+    (workshop.profiler): the figures, never the sample. The newest is the source's
+    current profile; older ones keep only their date, size and scores (`retire`)."""
+
+    PROPOSED, ACCEPTED, DISMISSED = "proposed", "accepted", "dismissed"
+
+    workshop = models.ForeignKey(Workshop, on_delete=models.CASCADE, related_name="+")
+    # Kept when its source is deleted (no cascade, no constraint): restoring the source
+    # (workshop.services.restore_item, same pk) brings its profile back; deleting the
+    # workshop deletes both.
+    data_source = models.ForeignKey(DataSource, on_delete=models.DO_NOTHING,
+                                    db_constraint=False, related_name="profiles")
+    current = models.BooleanField(default=True)
+    by = models.CharField(max_length=NAME, blank=True)
+    filename = models.CharField(max_length=SHORT, blank=True)
+    file_format = models.CharField(max_length=20)
+    encoding = models.CharField(max_length=40)
+    rows = models.PositiveIntegerField()
+    column_count = models.PositiveIntegerField()
+    duplicate_rows = models.PositiveIntegerField(default=0)
+    completeness = models.FloatField(default=0)
+    newest = models.CharField(max_length=40, blank=True)  # ISO date or time, as read
+    # {dimension: {"score": quality, "evidence": text}} (workshop.profiler.readiness)
+    scores = models.JSONField(default=dict)
+    # Per column: type, completeness, uniqueness, top values, range, examples (masked
+    # when personal). Emptied when a newer sample replaces this one.
+    columns = models.JSONField(default=list)
+    # Personal data found: {"column", "kind", "label", "evidence", "special", "status",
+    # "risk"}: each a proposed risk until a person accepts or dismisses it.
+    findings = models.JSONField(default=list)
+    notes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["data_source", "-created_at", "-pk"]
+        constraints = [models.UniqueConstraint(
+            fields=["data_source"], condition=models.Q(current=True),
+            name="one_current_profile")]
+
+    def __str__(self) -> str:
+        return f"{self.filename or 'sample'}: {self.rows} rows"
+
+    @property
+    def duplicate_share(self) -> float:
+        return self.duplicate_rows / self.rows if self.rows else 0.0
+
+    @property
+    def personal_columns(self) -> list[dict[str, Any]]:
+        return [column for column in self.columns if column.get("personal")]
+
+    @property
+    def proposals(self) -> list[tuple[int, dict[str, Any]]]:
+        """The findings no one has accepted or dismissed yet, with their index (the
+        buttons that answer them name it)."""
+        return [(index, finding) for index, finding in enumerate(self.findings)
+                if finding["status"] == self.PROPOSED]
+
+    def evidence_for(self, dimension: str) -> dict[str, str] | None:
+        return self.scores.get(dimension)
 
 
 class BoardEvent(models.Model):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import Prefetch
 from django.http import Http404
 
 from . import forms
 from .models import (
     ActionItem,
     BoardItem,
+    DataProfile,
     DataSource,
     Decision,
     ExampleInteraction,
@@ -28,7 +30,7 @@ class Section:
     item_name: str
     model: type[BoardItem]
     form: type[forms.BoardItemForm]
-    prefetch: tuple[str, ...] = ()
+    prefetch: tuple[str | Prefetch, ...] = ()
     select: tuple[str, ...] = ()
     # Where else this section's items show: lists (by key) and regions (by name) whose
     # rendering reads them, so a change to an item redraws those too.
@@ -88,8 +90,12 @@ LISTS: dict[str, Section] = {
         Section("goals", "Goals and success metrics", "goal", Goal, forms.GoalForm,
                 select=("data_source",), shown_in_lists=("recipes",)),
         # Goals name their source; recipe cards and their roadmap gates show readiness.
+        # A source's card shows its current sample profile (its figures, not its columns).
         Section("data_sources", "Data readiness", "data source", DataSource,
-                forms.DataSourceForm, shown_in_lists=("goals", "recipes")),
+                forms.DataSourceForm, shown_in_lists=("goals", "recipes"),
+                prefetch=(Prefetch("profiles", to_attr="current_profiles",
+                                   queryset=DataProfile.objects.filter(current=True)
+                                   .defer("columns")),)),
         # Risk cards name their recipes; the vote and each person's ballot list them.
         # (A recipe's matrix entry and roadmap card are rendered with its card: see
         # sessions/fragments.Renderer._recipe_places.)

@@ -140,6 +140,14 @@ def check_allowance(member: Membership, section: Section) -> None:
 
 @transaction.atomic
 def add_item(member: Membership, section: Section, data: dict[str, Any]) -> BoardItem:
+    item = insert_item(member, section, data)
+    record_event(member.workshop.pk, Kind.ITEM_ADDED, section.key, item.pk, member.name)
+    return item
+
+
+def insert_item(member: Membership, section: Section, data: dict[str, Any]) -> BoardItem:
+    """Add an item, checked as `add_item` checks it, leaving its event to the caller
+    (a write that records it with others: workshop.data_profiles.accept_finding)."""
     member.require(EDIT)
     check_unlocked(member, section.key)
     workshop_id = member.workshop.pk
@@ -156,7 +164,6 @@ def add_item(member: Membership, section: Section, data: dict[str, Any]) -> Boar
     )
     _apply(item, data)
     del item.position  # the expression, not the value: read again if anything asks
-    record_event(workshop_id, Kind.ITEM_ADDED, section.key, item.pk, member.name)
     return item
 
 

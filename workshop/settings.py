@@ -294,6 +294,8 @@ WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 # own, larger limit (EXPORTS_IMPORT_MAX_MB). Set the proxy's limit to the larger one.
 REQUEST_BODY_MAX_KB = int(os.environ.get("REQUEST_BODY_MAX_KB", "1024"))
 EXPORTS_IMPORT_MAX_MB = int(os.environ.get("EXPORTS_IMPORT_MAX_MB", "5"))
+# A data sample profiled in the room (workshop.profiler): read in memory, never stored.
+PROFILE_SAMPLE_MAX_MB = int(os.environ.get("PROFILE_SAMPLE_MAX_MB", "20"))
 
 # Every page may run and style only what this server sends as files: no inline script,
 # handler or style attribute (static/js/attune.js does the confirmations), nothing from

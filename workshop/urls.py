@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import views
+from . import sample_views, views
 
 board = [
     path("", views.board, name="board"),
@@ -15,6 +15,9 @@ board = [
     path("s/<slug:key>/<id:item_id>/group/", views.item_group, name="item_group"),
     path("s/<slug:key>/duplicates/", views.duplicates, name="duplicates"),
     path("s/<slug:key>/groups/<id:group_id>/", views.group_edit, name="group_edit"),
+    path("s/data_sources/<id:item_id>/sample/", sample_views.sample, name="sample"),
+    path("s/data_sources/<id:item_id>/profiles/<id:profile_id>/findings/<int:index>/",
+         sample_views.finding, name="finding"),
     path("restore/<id:event_id>/", views.item_restore, name="item_restore"),
     path("roadmap/<id:item_id>/", views.roadmap_card, name="roadmap_card"),
     path("roadmap/<id:item_id>/override/", views.gate_override, name="gate_override"),

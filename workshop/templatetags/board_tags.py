@@ -1,6 +1,8 @@
-"""Template helpers for the board's forms."""
+"""Template helpers for the board: its forms, and the figures of sample profiles."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django import forms, template
 
@@ -18,3 +20,30 @@ def choices_from(bound_field: forms.BoundField) -> Section | None:
         return None
     model = field.queryset.model
     return next((section for section in LISTS.values() if section.model is model), None)
+
+
+@register.filter
+def percent(share: float) -> str:
+    """0.875 -> "87.5%", 1.0 -> "100%": a share as the profile pages write it."""
+    try:
+        return f"{float(share):.1%}".replace(".0%", "%")
+    except (TypeError, ValueError):
+        return ""
+
+
+@register.filter
+def intcomma(number: int) -> str:
+    try:
+        return f"{int(number):,}"
+    except (TypeError, ValueError):
+        return str(number)
+
+
+@register.filter
+def get(mapping: Any, key: str) -> Any:
+    return mapping.get(key, "") if isinstance(mapping, dict) else ""
+
+
+@register.filter
+def split(text: str) -> list[str]:
+    return text.split()

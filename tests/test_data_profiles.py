@@ -1,0 +1,299 @@
+"""Profiling a data sample in the room: who may, what each bad file is told, what is
+kept (the profile, never the sample), the scores and risks it proposes, and what the
+room's sockets receive (workshop/data_profiles.py, workshop/sample_views.py)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import tempfile
+from html import unescape
+
+import pytest
+from channels.db import database_sync_to_async as db
+from django.apps import apps
+from django.core.files.uploadedfile import SimpleUploadedFile
+from live_helpers import Socket, html_of
+from sample_files import customers
+from samples import add_as
+
+from sessions import room as room_services
+from sessions import services as session_services
+from workshop import data_profiles, services
+from workshop.event_kinds import Kind
+from workshop.models import BoardEvent, DataProfile, DataSource, Risk
+from workshop.sections import LISTS
+
+pytestmark = pytest.mark.django_db
+
+SMALL, _ = customers(60)
+
+
+def url(workshop, source) -> str:
+    return f"/w/{workshop.pk}/s/data_sources/{source.pk}/sample/"
+
+
+def upload(client, workshop, source, data: bytes = SMALL, name: str = "crm.csv"):
+    return client.post(url(workshop, source), {"sample": SimpleUploadedFile(name, data)})
+
+
+def finding_url(workshop, source, index: int = 0) -> str:
+    profile = source.profiles.get(current=True)
+    return f"/w/{workshop.pk}/s/data_sources/{source.pk}/profiles/{profile.pk}/findings/{index}/"
+
+
+def page_text(response) -> str:
+    """The page's words, without markup."""
+    text = re.sub(r"<[^>]+>", " ", response.content.decode())
+    return re.sub(r"\s+", " ", unescape(text))
+
+
+@pytest.fixture
+def pats_source(people):
+    return add_as(people["pat"][1], "data_sources", name="CRM export")
+
+
+# Profiling, and who may -------------------------------------------------------------
+
+def test_the_author_profiles_a_sample_and_its_scores_follow(people, workshop, pats_source):
+    pat_client, _ = people["pat"]
+    response = upload(pat_client, workshop, pats_source)
+    assert response.status_code == 302 and response["Location"] == url(workshop, pats_source)
+    profile = pats_source.profiles.get(current=True)
+    assert (profile.rows, profile.column_count, profile.duplicate_rows) == (60, 20, 0)
+    assert profile.by == "Pat" and profile.filename == "crm.csv"
+    source = DataSource.objects.get(pk=pats_source.pk)
+    assert source.completeness == profile.scores["completeness"]["score"] == "fair"
+    assert source.consistency == "good"
+    assert source.version == pats_source.version + 1
+    event = BoardEvent.objects.filter(workshop=workshop).last()
+    assert (event.kind, event.item_id, event.actor) == (Kind.DATA_PROFILED, source.pk, "Pat")
+    page = page_text(pat_client.get(url(workshop, source)))
+    assert "60 rows × 20 columns" in page and "9 columns look personal" in page
+    assert "Only the profile is kept." in page
+    board = page_text(pat_client.get(f"/w/{workshop.pk}/"))
+    assert "60 rows × 20 columns" in board
+    assert "E-mail addresses in “email”" in board and "and 5 more on the sample's page" in board
+
+
+def test_a_person_can_still_change_a_score_the_sample_set(host, people, workshop, pats_source):
+    upload(people["pat"][0], workshop, pats_source)
+    services.update_item(host, LISTS["data_sources"], pats_source.pk,
+                         {"completeness": "good"}, None)
+    card = page_text(people["pat"][0].get(
+        f"/w/{workshop.pk}/s/data_sources/{pats_source.pk}/"))
+    assert "sample: fair; " in card  # the evidence stays beside the person's score
+
+
+@pytest.mark.parametrize("who", ["kim", "olive"])
+def test_others_than_its_editors_are_told_why_and_nothing_changes(people, workshop,
+                                                                  pats_source, who):
+    client, _ = people[who]
+    response = upload(client, workshop, pats_source)
+    assert response.status_code == 403
+    assert ("Only its author and the facilitators can change this data source"
+            in page_text(response) or "observ" in page_text(response).lower())
+    assert not DataProfile.objects.exists()
+    assert "Profile this sample" not in page_text(client.get(url(workshop, pats_source)))
+
+
+def test_an_upload_while_the_section_is_locked_is_refused(host, people, workshop,
+                                                          pats_source):
+    room_services.lock(host, ["data_sources"], True)
+    response = upload(people["pat"][0], workshop, pats_source)
+    assert response.status_code == 423
+    assert "locked this section" in page_text(response)
+    assert not DataProfile.objects.exists()
+
+
+def test_a_removed_person_cannot_upload(host, people, workshop, pats_source):
+    pat_client, pat = people["pat"]
+    session_services.remove_participant(host, pat.participant.pk)
+    response = upload(pat_client, workshop, pats_source)
+    assert response.status_code in (403, 404)
+    assert not DataProfile.objects.exists()
+
+
+@pytest.mark.parametrize(("data", "says"), [
+    (b"", "This file is empty"),
+    (b"a,b,c\n", "a header but no rows"),
+    (b"a,b,c\n1,2,3\n4,5\n", "Line 3 has 2 values"),
+    (b"1,2,3\n4,5,6\n", "looks like data, not column names"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+    (b"\x1f\x8b\x08\x00junk", "gzip-compressed"),
+])
+def test_a_bad_file_is_refused_on_the_form_and_changes_nothing(people, workshop,
+                                                               pats_source, data, says):
+    response = upload(people["pat"][0], workshop, pats_source, data)
+    assert response.status_code == 400
+    assert says in page_text(response)
+    assert 'role="alert"' in response.content.decode()
+    assert not DataProfile.objects.exists()
+    assert DataSource.objects.get(pk=pats_source.pk).version == pats_source.version
+
+
+def test_no_file_is_a_clear_message(people, workshop, pats_source):
+    response = people["pat"][0].post(url(workshop, pats_source), {})
+    assert response.status_code == 400 and "Choose a file to profile" in page_text(response)
+
+
+def test_a_file_over_the_limit_is_dropped_while_it_arrives(settings, people, workshop,
+                                                          pats_source):
+    settings.PROFILE_SAMPLE_MAX_MB = 1
+    response = upload(people["pat"][0], workshop, pats_source, b"a,b\n" + b"1,2\n" * 400_000)
+    assert response.status_code == 400
+    assert "larger than 1 MB, the most Attune profiles" in page_text(response)
+    assert not DataProfile.objects.exists()
+
+
+def test_an_earlier_profile_stays_as_history_without_its_columns(people, workshop,
+                                                                 pats_source):
+    upload(people["pat"][0], workshop, pats_source)
+    upload(people["pat"][0], workshop, pats_source, customers(120)[0], "crm-2.csv")
+    old, new = pats_source.profiles.order_by("pk")
+    assert (old.current, old.columns, old.findings, old.rows) == (False, [], [], 60)
+    assert old.scores["completeness"]["score"] == "fair"
+    assert new.current and new.rows == 120
+    page = page_text(people["pat"][0].get(url(workshop, pats_source)))
+    assert "Earlier samples" in page
+
+
+# What is kept: the profile, never the sample --------------------------------------
+
+def stored_text() -> str:
+    """Every row of every table, as text."""
+    return json.dumps([list(model.objects.values()) for model in apps.get_models()],
+                      default=str, ensure_ascii=False)
+
+
+def files_under(folder: str) -> set[str]:
+    found = set()
+    for root, _, names in os.walk(folder):
+        found |= {os.path.join(root, name) for name in names}
+    return found
+
+
+def test_nothing_of_the_sample_is_kept_beyond_the_profile_and_masked_examples(
+        settings, people, workshop, pats_source, tmp_path):
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    data, _ = customers(20_000)  # 4 MB: past Django's in-memory default of 2.5 MB
+    temp_before = files_under(tempfile.gettempdir())
+    assert upload(people["pat"][0], workshop, pats_source, data).status_code == 302
+    stored = stored_text()
+    for value in ("@example.com", "+44 7911", "High Street", "LS1 ", "192.0.",
+                  "1950-01-0", "diabetes", "Okafor"):
+        assert value not in stored, value
+    assert "•" in stored  # the masked examples
+    assert files_under(str(tmp_path)) == set()
+    new_files = files_under(tempfile.gettempdir()) - temp_before
+    for path in new_files:
+        try:
+            with open(path, "rb") as file:
+                assert b"@example.com" not in file.read(), path
+        except OSError:
+            continue
+    held = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
+            if os.path.islink(f"/proc/self/fd/{fd}")]
+    assert not [link for link in held if "attune-sample" in link]
+
+
+def test_a_refused_sample_leaves_nothing_open(people, workshop, pats_source):
+    upload(people["pat"][0], workshop, pats_source, b"a,b\n1,2\n3\n")
+    held = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
+            if os.path.islink(f"/proc/self/fd/{fd}")]
+    assert not [link for link in held if "attune-sample" in link]
+
+
+# Findings: proposed risks ------------------------------------------------------------
+
+def test_accepting_a_finding_adds_its_risk_linked_to_the_sources_recipes(
+        host, people, workshop, pats_source, facilitator_client):
+    recipe = add_as(host, "recipes", data_sources=[pats_source.pk])
+    upload(people["pat"][0], workshop, pats_source)
+    assert people["pat"][0].post(finding_url(workshop, pats_source)).status_code == 204
+    risk = Risk.objects.get()
+    assert risk.risk == "E-mail addresses in “email” of CRM export"
+    assert (risk.category, risk.author_name, risk.status) == ("privacy", "Pat", "open")
+    assert risk.mitigation and risk.user_control
+    assert list(risk.recipes.all()) == [recipe]
+    finding = DataProfile.objects.get().findings[0]
+    assert finding["status"] == "accepted" and finding["risk"] == risk.pk
+    kinds = list(BoardEvent.objects.filter(workshop=workshop).order_by("-version")
+                 .values_list("kind", flat=True)[:2])
+    assert kinds == [Kind.DATA_FINDING, Kind.ITEM_ADDED]
+    again = facilitator_client.post(finding_url(workshop, pats_source))
+    assert again.status_code == 400 and "accepted already" in again.content.decode()
+    assert Risk.objects.count() == 1
+
+
+def test_dismissing_is_for_whoever_may_edit_the_source(people, workshop, pats_source):
+    upload(people["pat"][0], workshop, pats_source)
+    kim_client, _ = people["kim"]
+    assert kim_client.post(finding_url(workshop, pats_source, 1),
+                           {"action": "dismiss"}).status_code == 403
+    assert people["olive"][0].post(finding_url(workshop, pats_source, 1)).status_code == 403
+    assert people["pat"][0].post(finding_url(workshop, pats_source, 1),
+                                 {"action": "dismiss"}).status_code == 204
+    assert DataProfile.objects.get().findings[1]["status"] == "dismissed"
+    assert not Risk.objects.exists()
+
+
+def test_a_finding_of_a_replaced_profile_is_refused(people, workshop, pats_source):
+    upload(people["pat"][0], workshop, pats_source)
+    stale = finding_url(workshop, pats_source)
+    upload(people["pat"][0], workshop, pats_source)
+    response = people["pat"][0].post(stale)
+    assert response.status_code == 400 and "A newer sample has replaced" in (
+        response.content.decode())
+
+
+def test_no_such_finding_or_profile_is_not_found_or_refused(people, workshop, pats_source):
+    upload(people["pat"][0], workshop, pats_source)
+    assert people["pat"][0].post(finding_url(workshop, pats_source, 99)).status_code == 400
+    other = add_as(people["pat"][1], "data_sources", name="Other")
+    profile = pats_source.profiles.get(current=True)
+    wrong = f"/w/{workshop.pk}/s/data_sources/{other.pk}/profiles/{profile.pk}/findings/0/"
+    assert people["pat"][0].post(wrong).status_code == 404
+
+
+def test_a_deleted_source_comes_back_with_its_profile(host, people, workshop, pats_source):
+    upload(people["pat"][0], workshop, pats_source)
+    event = services.delete_item(host, LISTS["data_sources"], pats_source.pk)
+    services.restore_item(host, event.pk)
+    restored = DataSource.objects.get(pk=pats_source.pk)
+    assert restored.profile is not None and restored.profile.rows == 60
+
+
+# Escaping ------------------------------------------------------------------------------
+
+def test_hostile_column_and_file_names_are_escaped(people, workshop, pats_source):
+    hostile = b'id,"<script>alert(1)</script>",email\n1,x,a@b.org\n2,y,c@d.org\n'
+    upload(people["pat"][0], workshop, pats_source, hostile, "<img src=x onerror=alert(1)>.csv")
+    page = people["pat"][0].get(url(workshop, pats_source)).content.decode()
+    board = people["pat"][0].get(f"/w/{workshop.pk}/").content.decode()
+    for html in (page, board):
+        assert "<script>alert(1)" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+# Live: what the room's sockets receive ---------------------------------------------
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_profile_reaches_the_room_with_no_personal_value(layer, host, workshop,
+                                                                 people):
+    _, pat = people["pat"]
+    source = await db(add_as)(pat, "data_sources", name="CRM export")
+    version = await db(lambda: type(workshop).objects.get(pk=workshop.pk).version)()
+    sockets = [Socket(people[who][0], workshop.pk) for who in ("kim", "olive")]
+    for socket in sockets:  # a participant who is not the author, and an observer
+        await socket.open(version=version)
+    await db(data_profiles.upload_sample)(pat, source.pk, io.BytesIO(SMALL), "crm.csv")
+    for socket in sockets:
+        frame = await socket.event()
+        html = unescape(html_of(frame))
+        assert "60 rows × 20 columns" in html and "E-mail addresses in “email”" in html
+        text = json.dumps(frame)
+        assert "@example.com" not in text and "+44 7911" not in text
+        await socket.close()

@@ -1,0 +1,134 @@
+"""A data source's sample: the page that profiles one and shows the profile, and the
+one-click answers to what it found. The sample is read into memory by a capped
+upload handler, never into a temporary file (docs/architecture.md, "Data samples")."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods, require_POST
+
+from sessions.access import EDIT, VIEW, Membership
+from sessions.room import Locked
+
+from . import data_profiles
+from .models import DataSource
+from .sections import LISTS
+from .views import board_view, saved
+
+SECTION = LISTS["data_sources"]
+MiB = 1024 * 1024
+
+
+def sample_limit() -> int:
+    return int(settings.PROFILE_SAMPLE_MAX_MB) * MiB
+
+
+class SampleInMemory(FileUploadHandler):
+    """Keeps an uploaded sample in memory, at most `sample_limit()` bytes: a larger one
+    is dropped while it arrives (`too_large`), and nothing is written to disk."""
+
+    def __init__(self, request: HttpRequest | None = None) -> None:
+        super().__init__(request)
+        self.buffer = io.BytesIO()
+        self.too_large = False
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        super().new_file(*args, **kwargs)
+        self.buffer = io.BytesIO()
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
+        if self.buffer.tell() + len(raw_data) > sample_limit():
+            self.too_large = True
+            self.buffer = io.BytesIO()
+            raise SkipFile
+        self.buffer.write(raw_data)
+
+    def file_complete(self, file_size: int) -> Any:
+        self.buffer.seek(0)
+        return Uploaded(self.buffer, self.file_name or "sample")
+
+
+class Uploaded(io.BufferedReader):
+    """The bytes of one uploaded sample, with the name it was sent as."""
+
+    def __init__(self, buffer: io.BytesIO, name: str) -> None:
+        super().__init__(buffer)
+        self.filename = name
+        self.size = buffer.getbuffer().nbytes
+
+    def close(self) -> None:  # the request's end closes its files; drop the bytes
+        raw = self.raw
+        super().close()
+        raw.close()
+
+
+def _page(request: HttpRequest, member: Membership, source_id: int,
+          problem: str = "", status: int = 200) -> HttpResponse:
+    source = DataSource.objects.get(workshop_id=member.workshop.pk, pk=source_id)
+    profile = source.profiles.filter(current=True).first()
+    history = list(source.profiles.filter(current=False).defer("columns", "findings"))
+    return render(request, "board/sample.html", {
+        "workshop": member.workshop, "source": source, "profile": profile,
+        "history": history, "problem": problem, "member": member,
+        "can_upload": data_profiles.may_profile(member, source),
+        "can_accept": member.allows(EDIT),
+        "max_mb": settings.PROFILE_SAMPLE_MAX_MB}, status=status)
+
+
+@csrf_exempt  # checked below, once the upload handler is in place (Django's docs)
+def sample(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
+    handler = SampleInMemory(request)
+    request.upload_handlers = [handler]
+    return _sample(request, pk, item_id, handler=handler)
+
+
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+@board_view(VIEW)
+def _sample(request: HttpRequest, member: Membership, item_id: int,
+            handler: SampleInMemory) -> HttpResponse:
+    """The source's profile page; POST profiles a new sample (and answers with the
+    page again, with the reason, when it cannot be)."""
+    if request.method == "GET":
+        return _page(request, member, item_id)
+    sent = request.FILES.get("sample")
+    upload = sent if isinstance(sent, Uploaded) else None  # what SampleInMemory made
+    try:
+        if handler.too_large:
+            raise ValidationError(
+                f"This file is larger than {settings.PROFILE_SAMPLE_MAX_MB} MB, the most "
+                "Attune profiles. Upload a sample of its rows.")
+        if upload is None:
+            raise ValidationError("Choose a file to profile (CSV, TSV, JSON Lines or .xlsx).")
+        data_profiles.upload_sample(member, item_id, upload, upload.filename)
+    except ValidationError as error:
+        return _page(request, member, item_id, " ".join(error.messages), 400)
+    except PermissionDenied as error:
+        return _page(request, member, item_id, str(error), 403)
+    except Locked as error:
+        return _page(request, member, item_id, str(error), 423)
+    finally:
+        if upload is not None:
+            upload.close()
+    return redirect("sample", member.workshop.pk, item_id)
+
+
+@require_POST
+@board_view(EDIT)
+def finding(request: HttpRequest, member: Membership, item_id: int, profile_id: int,
+            index: int) -> HttpResponse:
+    """Accept a finding (its risk joins the register) or dismiss it."""
+    if request.POST.get("action") == "dismiss":
+        data_profiles.dismiss_finding(member, item_id, profile_id, index)
+    else:
+        data_profiles.accept_finding(member, item_id, profile_id, index)
+    return saved()
+

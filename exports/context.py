@@ -22,6 +22,7 @@ from workshop.methods import all_methods
 from workshop.models import (
     NO_DATA_SOURCE,
     BoardItem,
+    DataProfile,
     DataSource,
     Recipe,
     Risk,
@@ -133,6 +134,23 @@ class GoalRow:
 
 
 @dataclass(frozen=True)
+class SampleRow:
+    """What the current sample of a source showed (workshop.models.DataProfile)."""
+
+    profiled: datetime
+    by: str
+    filename: str
+    rows: int
+    columns: int
+    completeness: float
+    duplicate_share: float
+    newest: str
+    personal: list[str]  # "e-mail addresses in “email”", ...
+    evidence: list[tuple[str, str, str]]  # (dimension label, score, evidence)
+    earlier: list[tuple[datetime, int]]  # older samples: when, how many rows
+
+
+@dataclass(frozen=True)
 class SourceRow:
     name: str
     system_of_record: str
@@ -145,6 +163,7 @@ class SourceRow:
     notes: str
     evidence: str
     recipes: list[RecipeRef]
+    sample: SampleRow | None = None
 
 
 @dataclass(frozen=True)
@@ -257,6 +276,11 @@ class Roadmap:
     action_items: list[ActionRow]
     parking_lot: list[ParkingRow]
     stats: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def sampled_sources(self) -> list[SourceRow]:
+        """The sources a sample was profiled for, in the register's order."""
+        return [source for source in self.data_sources if source.sample]
 
     @property
     def priority_rule(self) -> str:
@@ -399,7 +423,24 @@ def _refs(recipes, ranks: dict[int, int]) -> list[RecipeRef]:
     return sorted(RecipeRef(ranks[recipe.pk], recipe.title) for recipe in recipes)
 
 
-def _source_row(source: DataSource, ranks: dict[int, int]) -> SourceRow:
+def _sample_row(source: DataSource, earlier: list[DataProfile]) -> SampleRow | None:
+    profile = source.profile
+    if profile is None:
+        return None
+    return SampleRow(
+        profiled=timezone.localtime(profile.created_at), by=profile.by,
+        filename=profile.filename, rows=profile.rows, columns=profile.column_count,
+        completeness=profile.completeness, duplicate_share=profile.duplicate_share,
+        newest=profile.newest,
+        personal=[f"{finding['label']} in “{finding['column']}”"
+                  for finding in profile.findings],
+        evidence=[(DIMENSIONS[name], scored["score"], scored["evidence"])
+                  for name, scored in profile.scores.items() if name in DIMENSIONS],
+        earlier=[(timezone.localtime(old.created_at), old.rows) for old in earlier])
+
+
+def _source_row(source: DataSource, ranks: dict[int, int],
+                earlier: list[DataProfile] | None = None) -> SourceRow:
     return SourceRow(
         name=source.name,
         system_of_record=source.system_of_record,
@@ -415,7 +456,17 @@ def _source_row(source: DataSource, ranks: dict[int, int]) -> SourceRow:
         notes=source.notes,
         evidence=source.evidence,
         recipes=_refs(source.recipes.all(), ranks),
+        sample=_sample_row(source, earlier or []),
     )
+
+
+def _earlier_samples(workshop: Workshop) -> dict[int, list[DataProfile]]:
+    """Each source's replaced samples, newest first (their date and size)."""
+    found: dict[int, list[DataProfile]] = {}
+    for old in DataProfile.objects.filter(workshop=workshop, current=False).only(
+            "data_source_id", "created_at", "rows"):
+        found.setdefault(old.data_source_id, []).append(old)
+    return found
 
 
 def _risk_row(risk: Risk, ranks: dict[int, int]) -> RiskRow:
@@ -503,7 +554,8 @@ def build_roadmap(workshop: Workshop) -> Roadmap:
     owner = workshop.owner
     action_items = list(LISTS["action_items"].revealed(workshop.pk))
     ranks = {recipe.pk: rank for rank, recipe in enumerate(_by_priority(recipes, votes), 1)}
-    source_rows = [_source_row(source, ranks) for source in sources]
+    earlier = _earlier_samples(workshop)
+    source_rows = [_source_row(source, ranks, earlier.get(source.pk)) for source in sources]
     risk_rows = [_risk_row(risk, ranks) for risk in risks]
     return Roadmap(
         title=workshop.title,

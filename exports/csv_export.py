@@ -2,7 +2,7 @@
 
 Columns are the item's fields (choices by their label, relations by the related
 items' names), the name of its group of similar items, then what the board derives
-(readiness, quadrant, score, gate).
+(readiness and what the current data sample showed, quadrant, score, gate).
 Cells that a spreadsheet would run as a formula are prefixed with a quote.
 """
 
@@ -17,13 +17,27 @@ from typing import Any
 from django.db import models
 
 from workshop.models import NorthStar, Workshop
+from workshop.profiler import percent
 from workshop.sections import LISTS as BOARD_LISTS
 
 from . import schema
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+def _sampled(read: Any) -> Any:
+    """A figure of the source's current sample, or blank when none was profiled."""
+    return lambda item: read(item.profile) if item.profile else ""
+
+
 DERIVED = {
-    "data_sources": [("readiness", lambda item: item.get_readiness_display())],
+    "data_sources": [
+        ("readiness", lambda item: item.get_readiness_display()),
+        ("sample profiled", _sampled(lambda profile: f"{profile.created_at:%Y-%m-%d}")),
+        ("sample rows", _sampled(lambda profile: profile.rows)),
+        ("sample completeness", _sampled(lambda profile: percent(profile.completeness))),
+        ("sample duplicated rows", _sampled(lambda profile: profile.duplicate_rows)),
+        ("personal data found", _sampled(lambda profile: "; ".join(
+            f"{finding['label']} ({finding['column']})" for finding in profile.findings))),
+    ],
     "recipes": [
         ("quadrant", lambda item: item.get_quadrant_display()),
         ("gate", lambda item: "; ".join(item.gate_problems()) or "met"),

@@ -10,7 +10,7 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
-from workshop.models import Workshop
+from workshop.models import DataProfile, Workshop
 from workshop.sections import LISTS as BOARD_LISTS
 
 from . import schema
@@ -41,6 +41,14 @@ def _times(item: models.Model) -> dict[str, str]:
     return {name: getattr(item, name).isoformat() for name in schema.TIMES}
 
 
+def _sample(profile: DataProfile) -> dict[str, Any]:
+    found = {name: getattr(profile, name) for name in schema.SAMPLE_FIELDS}
+    found["created_at"] = profile.created_at.isoformat()
+    # A finding's risk is a database id: the file names no ids.
+    found["findings"] = [finding | {"risk": None} for finding in profile.findings]
+    return found
+
+
 def export_workshop(workshop: Workshop, hidden_authors: Collection[str] = ()) -> dict[str, Any]:
     """Every field of every item. `hidden_authors`: sections whose authors the reader
     may not see (anonymous sections, for anyone but a facilitator); left blank."""
@@ -60,6 +68,10 @@ def export_workshop(workshop: Workshop, hidden_authors: Collection[str] = ()) ->
     if "north_star" in hidden_authors:
         data["north_star"]["author_name"] = ""
     refs: dict[Any, str] = {}
+    samples: dict[int, list[DataProfile]] = {}
+    for profile in DataProfile.objects.filter(workshop=workshop).order_by("-current",
+                                                                          "-created_at"):
+        samples.setdefault(profile.data_source_id, []).append(profile)
     for spec in schema.LISTS:
         items = list(
             BOARD_LISTS[spec.key]
@@ -73,6 +85,8 @@ def export_workshop(workshop: Workshop, hidden_authors: Collection[str] = ()) ->
             row: dict[str, Any] = {"ref": refs[item]}
             row.update({field.name: _value(field, item, refs) for field in spec.fields})
             row[schema.GROUP] = item.group_title or None
+            if spec.key == "data_sources":
+                row[schema.SAMPLES] = [_sample(profile) for profile in samples.get(item.pk, [])]
             if spec.key in hidden_authors:
                 row["author_name"] = ""
             row.update(_times(item))

@@ -20,9 +20,10 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from workshop.methods import all_methods
-from workshop.models import SHORT, AgendaPhase, BoardItem, NorthStar, Workshop
+from workshop.models import SHORT, AgendaPhase, BoardItem, DataProfile, NorthStar, Workshop
 
 from . import schema
+from .samples_import import check_samples
 
 MiB = 1024 * 1024
 MAX_ITEMS = 2000  # per list; a workshop with more is not a workshop
@@ -47,6 +48,7 @@ class Row:
     item: BoardItem
     links: dict[str, Any] = field(default_factory=dict)  # field name -> ref or [refs]
     group: str | None = None  # the name of its group of similar items
+    samples: list[DataProfile] = field(default_factory=list)  # a data source's profiles
 
 
 @dataclass
@@ -272,7 +274,8 @@ class _Checker:
             where = f"{spec.key}[{index}]"
             values = self.fields(
                 where, spec.model, plain, entry,
-                extra=frozenset({"ref", schema.GROUP, *links, *schema.TIMES})
+                extra=frozenset({"ref", schema.GROUP, *links, *schema.TIMES,
+                                 *([schema.SAMPLES] if spec.key == "data_sources" else [])})
             )
             if not isinstance(entry, dict):
                 continue
@@ -283,7 +286,9 @@ class _Checker:
                 self.problem(f"{where}.ref", f"repeats {ref!r}.")
             seen.add(ref)
             row = Row(ref if isinstance(ref, str) else "", spec.model(**values),
-                      group=self.group(f"{where}.{schema.GROUP}", entry.get(schema.GROUP)))
+                      group=self.group(f"{where}.{schema.GROUP}", entry.get(schema.GROUP)),
+                      samples=check_samples(f"{where}.{schema.SAMPLES}",
+                                            entry.get(schema.SAMPLES), self.problem))
             for name in links:
                 row.links[name] = entry.get(
                     name, [] if spec.model._meta.get_field(name).many_to_many else None

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 
 from django.utils.dateformat import format as date_format
 
+from workshop.profiler import percent
+
 from .context import RecipeRow, Roadmap
 
 _INLINE = re.compile(r"([\\`*_\[\]<>|{}])")
@@ -258,9 +260,34 @@ def _data_readiness(r: Roadmap) -> list[str]:
                 if source.evidence:
                     out.append(f"- **Evidence:** {cell(source.evidence)}")
                 out.append("")
+        out += _samples(r)
     else:
         out += ["*No data sources assessed.*", ""]
     return out
+
+
+def _samples(r: Roadmap) -> list[str]:
+    """What each source's sample showed (figures only: the sample was never kept)."""
+    if not r.sampled_sources:
+        return []
+    out = ["### Evidence from data samples", ""]
+    for source in r.sampled_sources:
+        sample = source.sample
+        assert sample is not None  # sampled_sources have one
+        rows = f"{sample.rows:,} row{'' if sample.rows == 1 else 's'}"
+        columns = f"{sample.columns} column{'' if sample.columns == 1 else 's'}"
+        line = (f"- **{esc(source.name)}** ({cell(sample.filename or 'sample')}, "
+                f"{sample.profiled:%d %b %Y}): {rows} × {columns}; "
+                f"{percent(sample.completeness)} of cells filled; "
+                f"{percent(sample.duplicate_share)} of rows duplicated")
+        if sample.newest:
+            line += f"; newest value {sample.newest[:10]}"
+        out.append(line)
+        out += [f"  - {label}: **{score}** ({cell(evidence)})"
+                for label, score, evidence in sample.evidence]
+        if sample.personal:
+            out.append(f"  - Personal data found: {cell('; '.join(sample.personal))}")
+    return [*out, ""]
 
 
 def _ethics(r: Roadmap) -> list[str]:

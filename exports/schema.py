@@ -9,6 +9,10 @@ record only. Items refer to each other by `ref`, a key unique within the file
 
 An item in a group of similar items carries the group's name as `group` (null when in
 none): items of one list with the same `group` are one group.
+
+A data source carries `samples`: the profiles of the samples profiled for it (the
+current one first, then the older ones, which keep only their size and scores); figures
+and masked examples only, as the board keeps them (workshop.models.DataProfile).
 """
 
 from __future__ import annotations
@@ -40,6 +44,10 @@ SKIPPED = {"id", "workshop", "version", "created_at", "updated_at", "group"}
 # The name of the item's group (workshop.models.ItemGroup), or null.
 GROUP = "group"
 TIMES = ("created_at", "updated_at")
+SAMPLES = "samples"
+SAMPLE_FIELDS = ("current", "by", "filename", "file_format", "encoding", "rows",
+                 "column_count", "duplicate_rows", "completeness", "newest", "scores",
+                 "columns", "findings", "notes", "created_at")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from workshop.events import record_event
 from workshop.models import (
     SHORT,
     AgendaPhase,
+    DataProfile,
     ItemGroup,
     NorthStar,
     Workshop,
@@ -28,7 +29,7 @@ from workshop.services import create_workshop
 
 from . import schema
 from .json_export import export_workshop
-from .json_import import Plan, check
+from .json_import import Plan, Row, check
 
 COPY_SUFFIX = " (copy)"
 
@@ -72,6 +73,7 @@ def _create_lists(workshop: Workshop, plan: Plan) -> None:
         spec.model.objects.bulk_create([row.item for row in rows])
         for row in rows:
             created[(spec.key, row.ref)] = row.item
+        _create_samples(workshop, rows)
         for name in many:
             field = schema.field_of(spec.model, name)
             assert isinstance(field, models.ManyToManyField)
@@ -85,6 +87,20 @@ def _create_lists(workshop: Workshop, plan: Plan) -> None:
                 for row in rows
                 for ref in dict.fromkeys(row.links[name])  # a repeated ref counts once
             )
+
+
+def _create_samples(workshop: Workshop, rows: list[Row]) -> None:
+    """A data source's sample profiles, with the times the file gives them."""
+    samples = []
+    for row in rows:
+        for profile in row.samples:
+            profile.workshop, profile.data_source_id = workshop, row.item.pk
+            samples.append(profile)
+    created = {id(profile): profile.created_at for profile in samples}
+    DataProfile.objects.bulk_create(samples)  # auto_now_add sets created_at: put it back
+    for profile in samples:
+        profile.created_at = created[id(profile)]
+    DataProfile.objects.bulk_update(samples, ["created_at"])
 
 
 @transaction.atomic

@@ -4,11 +4,13 @@ room's sockets receive (workshop/data_profiles.py, workshop/sample_views.py)."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
 import re
 import tempfile
+import zipfile
 from html import unescape
 
 import pytest
@@ -16,9 +18,13 @@ from channels.db import database_sync_to_async as db
 from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from live_helpers import Socket, html_of
+from pypdf import PdfReader
 from sample_files import customers
 from samples import add_as
 
+from exports.context import build_roadmap
+from exports.pdf import print_html, render_pdf
+from exports.services import duplicate_workshop
 from sessions import room as room_services
 from sessions import services as session_services
 from workshop import data_profiles, services
@@ -264,6 +270,81 @@ def test_a_deleted_source_comes_back_with_its_profile(host, people, workshop, pa
     services.restore_item(host, event.pk)
     restored = DataSource.objects.get(pk=pats_source.pk)
     assert restored.profile is not None and restored.profile.rows == 60
+
+
+# Exports: the PDF, Markdown, CSV and JSON carry the profile; an import keeps it ------
+
+def import_file(client, data: dict):
+    upload = io.BytesIO(json.dumps(data).encode())
+    upload.name = "workshop.json"
+    return client.post("/import/", {"file": upload})
+
+
+def test_every_export_carries_the_sample_and_an_import_keeps_it(
+        people, workshop, pats_source, facilitator_client):
+    upload(people["pat"][0], workshop, pats_source)
+    upload(people["pat"][0], workshop, pats_source, customers(80)[0], "crm-2.csv")
+    html = unescape(print_html(build_roadmap(workshop)))
+    assert "Evidence from data samples" in html
+    assert "crm-2.csv, profiled" in html and "80 rows × 20 columns" in html
+    assert "health data in “health_condition”" in html and "Earlier samples:" in html
+    markdown = facilitator_client.get(f"/w/{workshop.pk}/export/roadmap.md").content.decode()
+    assert "### Evidence from data samples" in markdown
+    assert "80 rows × 20 columns" in markdown and "Timely: **good**" in markdown
+    archive = zipfile.ZipFile(io.BytesIO(
+        facilitator_client.get(f"/w/{workshop.pk}/export/csv.zip").content))
+    sources = list(csv.DictReader(io.StringIO(
+        archive.read("data_sources.csv").decode("utf-8-sig"))))
+    assert sources[0]["sample rows"] == "80"
+    assert "e-mail addresses (email)" in sources[0]["personal data found"]
+    data = facilitator_client.get(f"/w/{workshop.pk}/export/workshop.json").json()
+    samples = data["data_sources"][0]["samples"]
+    assert [(s["current"], s["rows"]) for s in samples] == [(True, 80), (False, 60)]
+    assert "@example.com" not in json.dumps(data)
+    assert import_file(facilitator_client, data).status_code == 302
+    copy = workshop.owner.workshops.exclude(pk=workshop.pk).get()
+    copied = DataSource.objects.get(workshop=copy)
+    assert copied.profile.rows == 80 and copied.profile.columns == samples[0]["columns"]
+    assert copied.profile.created_at.isoformat() == samples[0]["created_at"]
+    assert copied.profiles.count() == 2
+    page = page_text(facilitator_client.get(url(copy, copied)))
+    assert "80 rows × 20 columns" in page
+
+
+@pytest.mark.parametrize(("spoil", "says"), [
+    (lambda s: s["columns"][0].update(top="nope"),
+     "samples[0].columns[0]: has a figure of the wrong kind"),
+    (lambda s: s.update(rows=-1), "samples[0].rows: is not a value"),
+    (lambda s: s["scores"].update(completeness={"score": "great", "evidence": ""}),
+     "samples[0].scores: must give each dimension a score"),
+    (lambda s: s["findings"][0].update(kind="shoe size"),
+     "samples[0].findings[0]: has a value of the wrong kind"),
+    (lambda s: s.update(extra=1), "samples[0]: must be an object with"),
+])
+def test_an_import_with_a_bad_sample_is_refused_and_says_where(
+        people, workshop, pats_source, facilitator_client, spoil, says):
+    upload(people["pat"][0], workshop, pats_source)
+    data = facilitator_client.get(f"/w/{workshop.pk}/export/workshop.json").json()
+    spoil(data["data_sources"][0]["samples"][0])
+    answer = import_file(facilitator_client, data)
+    assert answer.status_code == 422
+    assert f"data_sources[0].{says}" in unescape(answer.content.decode())
+
+
+def test_a_duplicated_workshop_keeps_its_samples(people, host, workshop, pats_source,
+                                                 facilitator):
+    upload(people["pat"][0], workshop, pats_source)
+    copy = duplicate_workshop(host, facilitator)
+    assert DataSource.objects.get(workshop=copy).profile.rows == 60
+
+
+@pytest.mark.slow
+def test_the_pdf_shows_the_samples_evidence(people, workshop, pats_source):
+    upload(people["pat"][0], workshop, pats_source)
+    pdf = render_pdf(print_html(build_roadmap(workshop))).pdf
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Evidence from data samples" in text
+    assert "60 rows × 20 columns" in " ".join(text.split())
 
 
 # Escaping ------------------------------------------------------------------------------

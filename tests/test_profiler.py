@@ -292,3 +292,9 @@ def test_more_rows_than_the_limit_are_refused():
 def test_bytes_that_break_the_detected_encoding_are_refused():
     data = b"name,city\n" + "Zoë,x\n".encode() * 200_000 + b"Jos\xe9,y\n"
     assert "not UTF-8 text" in refused(data)
+
+
+def test_a_profile_past_its_time_is_stopped_and_said():
+    data, _ = customers(50_000)  # reading it takes a tenth of a second at the least
+    with pytest.raises(SampleRefused, match="took longer than 0 seconds"):
+        profile_sample(io.BytesIO(data), "slow.csv", seconds=0.001)

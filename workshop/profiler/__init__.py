@@ -18,7 +18,7 @@ from .reading import MAX_BYTES, MAX_COLUMNS, MAX_ROWS, SampleRefused, readable
 from .stats import DATE, DATETIME, SECONDS, Column, Stats, compute
 
 __all__ = ["MAX_BYTES", "MAX_COLUMNS", "MAX_ROWS", "Profile", "SampleRefused",
-           "profile_sample", "score"]
+           "percent", "profile_sample", "score"]
 
 EXAMPLES = 3
 CHARS = 80  # the longest example or top value kept
@@ -119,4 +119,4 @@ def profile_sample(stream: BinaryIO, filename: str, seconds: float = SECONDS) ->
                    columns, findings, _notes(stats))
 
 
-from .readiness import score  # noqa: E402 - it reads Profile
+from .readiness import percent, score  # noqa: E402 - it reads Profile

@@ -18,7 +18,8 @@ FRESH_GOOD, FRESH_FAIR = 31, 365
 DUPLICATES_GOOD, DUPLICATES_FAIR = 0.01, 0.05
 
 
-def _percent(share: float) -> str:
+def percent(share: float) -> str:
+    """0.875 -> "87.5%", 1.0 -> "100%": a share as every page and export writes it."""
     return f"{share:.1%}".replace(".0%", "%")
 
 
@@ -27,10 +28,10 @@ def completeness(profile: Profile) -> tuple[str, str]:
     emptiest = min(profile.columns, key=lambda column: column["completeness"])
     score = (Quality.GOOD if share >= COMPLETE_GOOD else
              Quality.FAIR if share >= COMPLETE_FAIR else Quality.POOR)
-    evidence = f"{_percent(share)} of cells filled"
+    evidence = f"{percent(share)} of cells filled"
     if emptiest["completeness"] < 1:
         evidence += (f"; emptiest column “{emptiest['name']}” "
-                     f"{_percent(emptiest['completeness'])}")
+                     f"{percent(emptiest['completeness'])}")
     return score, evidence
 
 
@@ -56,7 +57,7 @@ def consistency(profile: Profile) -> tuple[str, str]:
         score = Quality.FAIR
     else:
         score = Quality.POOR
-    evidence = f"{_percent(share)} of rows fully duplicated"
+    evidence = f"{percent(share)} of rows fully duplicated"
     if mixed:
         evidence += "; numbers mixed with text in " + ", ".join(f"“{m}”" for m in mixed[:3])
     return score, evidence

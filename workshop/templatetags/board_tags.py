@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms, template
 
+from workshop import profiler
 from workshop.sections import LISTS, Section
 
 register = template.Library()
@@ -26,7 +27,7 @@ def choices_from(bound_field: forms.BoundField) -> Section | None:
 def percent(share: float) -> str:
     """0.875 -> "87.5%", 1.0 -> "100%": a share as the profile pages write it."""
     try:
-        return f"{float(share):.1%}".replace(".0%", "%")
+        return profiler.percent(float(share))
     except (TypeError, ValueError):
         return ""
 

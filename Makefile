@@ -64,6 +64,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/edit_cost.py --postgres
 	$(BIN)/python bench/page_apply.py
 	$(BIN)/python bench/grouping.py
+	$(BIN)/python bench/profile_sample.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -298,3 +298,13 @@ def test_a_profile_past_its_time_is_stopped_and_said():
     data, _ = customers(50_000)  # reading it takes a tenth of a second at the least
     with pytest.raises(SampleRefused, match="took longer than 0 seconds"):
         profile_sample(io.BytesIO(data), "slow.csv", seconds=0.001)
+
+
+def test_a_value_past_the_inferred_rows_that_does_not_fit_makes_its_column_text():
+    rows = [f"{index},{index * 2}" for index in range(30_000)]
+    rows[25_000] = "25000,n/a"  # DuckDB infers types from the first 20,480 rows
+    found = profile(("id,amount\n" + "\n".join(rows) + "\n").encode())
+    amount = by_name(found)["amount"]
+    assert found.rows == 30_000 and amount["type"] == "text"
+    assert amount["completeness"] == 1.0
+    assert amount["numeric_text"] == pytest.approx(29_999 / 30_000)

@@ -80,7 +80,8 @@ def _page(request: HttpRequest, member: Membership, source_id: int,
         "history": history, "problem": problem, "member": member,
         "can_upload": data_profiles.may_profile(member, source),
         "can_accept": member.allows(EDIT),
-        "max_mb": settings.PROFILE_SAMPLE_MAX_MB}, status=status)
+        "max_mb": settings.PROFILE_SAMPLE_MAX_MB, "max_bytes": sample_limit()},
+        status=status)
 
 
 @csrf_exempt  # checked below, once the upload handler is in place (Django's docs)
@@ -130,5 +131,9 @@ def finding(request: HttpRequest, member: Membership, item_id: int, profile_id: 
         data_profiles.dismiss_finding(member, item_id, profile_id, index)
     else:
         data_profiles.accept_finding(member, item_id, profile_id, index)
-    return saved()
+    answer = saved()
+    # The board follows by its broadcast; the sample's own page has no socket: reload it.
+    if request.headers.get("HX-Current-URL", "").split("?")[0].endswith("/sample/"):
+        answer["HX-Refresh"] = "true"
+    return answer
 

@@ -131,4 +131,19 @@
   document.addEventListener("htmx:sendError", function () {
     alertBox("Could not reach the server. Your text is still here: try again in a moment.");
   });
+  // A data sample larger than the server takes is said before it is sent (the server
+  // says so too, for pages without this script).
+  document.addEventListener("submit", function (event) {
+    const form = event.target.closest("form[data-max-bytes]");
+    if (!form) return;
+    const input = form.querySelector("input[type=file]");
+    const file = input && input.files && input.files[0];
+    const most = Number(form.dataset.maxBytes);
+    if (file && most && file.size > most) {
+      event.preventDefault();
+      input.setAttribute("aria-invalid", "true");
+      alertBox("This file is " + (file.size / 1048576).toFixed(1) + " MB, more than the " +
+               (most / 1048576).toFixed(0) + " MB Attune profiles. Upload a sample of its rows.");
+    }
+  });
 })();

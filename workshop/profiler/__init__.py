@@ -103,10 +103,12 @@ def _notes(stats: Stats) -> list[str]:
     return notes
 
 
-def profile_sample(stream: BinaryIO, filename: str, seconds: float = SECONDS) -> Profile:
-    """Profile the sample in `stream`; SampleRefused says why one cannot be."""
+def profile_sample(stream: BinaryIO, filename: str, seconds: float = SECONDS,
+                   max_rows: int | None = MAX_ROWS) -> Profile:
+    """Profile the sample in `stream`; SampleRefused says why one cannot be.
+    (`max_rows=None`: no limit, for the benchmark's larger files.)"""
     with readable(stream, filename) as table:
-        stats = compute(table, seconds)
+        stats = compute(table, seconds, max_rows)
     findings: list[personal.Finding] = []
     columns = []
     for column in stats.columns:

@@ -1,8 +1,9 @@
 """What a sample says about itself, computed by DuckDB while it streams the file.
 
-Three scans, each with bounded memory: the column aggregates (completeness, distinct
-values, min/max, top candidates, fully duplicated rows); exact counts of the top
-candidates; and a reservoir sample of rows, for examples and personal-data checks.
+Four scans after the type inference, each with bounded memory: rows and fully
+duplicated rows; the column aggregates (completeness, distinct values (HyperLogLog),
+min/max, top candidates); exact counts of the top candidates; and a reservoir sample
+of rows, for examples and personal-data checks.
 DuckDB infers the types (over the whole file: `sample_size=-1`), so no date or number
 is parsed here by hand. It never spills to disk: what it reads is the sample itself.
 """
@@ -95,7 +96,9 @@ def source(table: Table, types: list[tuple[str, str]] | None = None) -> str:
     from every row; given them, the later scans skip that (it costs a scan)."""
     path = literal(table.path)
     if types is None:
-        detect = "sample_size=-1"
+        # JSON Lines: every row (a later mismatch fails the read); CSV: the first rows,
+        # and `compute` retypes a column a later value does not fit.
+        detect = "sample_size=-1" if table.file_format == JSONL else "sample_size=20480"
     else:
         listed = ", ".join(f"{literal(name)}: {literal(kind)}" for name, kind in types)
         detect = f"columns={{{listed}}}, auto_detect=false"
@@ -217,30 +220,56 @@ def _sample(con: duckdb.DuckDBPyConnection, src: str, columns: list[Column]) -> 
         column.values = [row[index] for row in rows if row[index] is not None]
 
 
-def compute(table: Table, seconds: float = SECONDS) -> Stats:
+def _count_rows(con: duckdb.DuckDBPyConnection, table: Table, src: str) -> tuple[int, int]:
+    """Rows and distinct rows, in a scan of their own: beside other aggregates, DuckDB
+    would hold every column's values for the DISTINCT. (fetchall, not fetchone: the
+    rejects are stored once the scan is done.)"""
+    try:
+        rows, distinct = con.execute(
+            f"SELECT count(*), count(DISTINCT hash(t)) FROM {src} t").fetchall()[0]  # noqa: S608
+    except (duckdb.InterruptException, duckdb.OutOfMemoryException):
+        raise
+    except duckdb.Error as error:
+        raise SampleRefused(_unreadable(table, error)) from None
+    return rows, distinct
+
+
+def _cast_failures(con: duckdb.DuckDBPyConnection) -> set[str]:
+    try:
+        found = con.execute("SELECT DISTINCT column_name FROM reject_errors "
+                            "WHERE error_type = 'CAST'").fetchall()
+    except duckdb.CatalogException:  # nothing was rejected
+        return set()
+    return {name for (name,) in found}
+
+
+def compute(table: Table, seconds: float = SECONDS, max_rows: int | None = MAX_ROWS) -> Stats:
     with connection(seconds) as con:
         described = describe(con, table)
         columns = [Column(name, _kind(duck_type)) for name, duck_type in described]
         src = source(table, described)
-        aggregates = ", ".join(["count(*)", "count(DISTINCT hash(t))", *_aggregates(columns)])
-        try:
-            # fetchall, not fetchone: the rejects are stored once the scan is done
-            values = con.execute(f"SELECT {aggregates} FROM {src} t").fetchall()[0]  # noqa: S608
-        except (duckdb.InterruptException, duckdb.OutOfMemoryException):
-            raise
-        except duckdb.Error as error:
-            raise SampleRefused(_unreadable(table, error)) from None
+        rows, distinct_rows = _count_rows(con, table, src)
+        # The types were inferred from the first rows; a later value that does not fit
+        # makes its column text (as a full inference would have), and the scan again.
+        recast = _cast_failures(con)
+        if recast:
+            described = [(name, "VARCHAR" if name in recast else duck_type)
+                         for name, duck_type in described]
+            columns = [Column(name, _kind(duck_type)) for name, duck_type in described]
+            src = source(table, described)
+            con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+            rows, distinct_rows = _count_rows(con, table, src)
         if table.file_format in (CSV, TSV):
             _rejected(con)
-        assert values is not None  # an aggregate always has a row
-        rows, distinct_rows = values[0], values[1]
         if rows == 0:
             raise SampleRefused("This file has a header but no rows: there is nothing "
                                 "to profile. Upload a sample with data in it.")
-        if rows > MAX_ROWS:
+        if max_rows is not None and rows > max_rows:
             raise SampleRefused(f"This sample has {rows:,} rows; Attune profiles at most "
-                                f"{MAX_ROWS:,}. Upload a sample of them.")
-        _read_aggregates(columns, list(values[2:]))
+                                f"{max_rows:,}. Upload a sample of them.")
+        aggregates = ", ".join(_aggregates(columns))
+        values = con.execute(f"SELECT {aggregates} FROM {src}").fetchall()[0]  # noqa: S608
+        _read_aggregates(columns, list(values))
         for column in columns:
             if (column.kind == TEXT and column.distinct <= CATEGORY_MAX
                     and column.distinct * 2 <= column.filled):

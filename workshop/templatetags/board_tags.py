@@ -48,3 +48,9 @@ def get(mapping: Any, key: str) -> Any:
 @register.filter
 def split(text: str) -> list[str]:
     return text.split()
+
+
+@register.filter
+def moment(text: str) -> str:
+    """An ISO date or time as read from a sample, for people: "2026-11-30 18:30"."""
+    return str(text).replace("T", " ")[:16]

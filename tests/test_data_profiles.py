@@ -4,6 +4,7 @@ room's sockets receive (workshop/data_profiles.py, workshop/sample_views.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -16,7 +17,9 @@ from html import unescape
 import pytest
 from channels.db import database_sync_to_async as db
 from django.apps import apps
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test.client import BOUNDARY, encode_multipart
 from live_helpers import Socket, html_of
 from pypdf import PdfReader
 from sample_files import customers
@@ -27,7 +30,10 @@ from exports.pdf import print_html, render_pdf
 from exports.services import duplicate_workshop
 from sessions import room as room_services
 from sessions import services as session_services
+from sessions.fragments import event_frames
 from workshop import data_profiles, services
+from workshop.asgi import application
+from workshop.bodylimit import largest_limit
 from workshop.event_kinds import Kind
 from workshop.models import BoardEvent, DataProfile, DataSource, Risk
 from workshop.sections import LISTS
@@ -205,6 +211,64 @@ def test_nothing_of_the_sample_is_kept_beyond_the_profile_and_masked_examples(
     assert not [link for link in held if "attune-sample" in link]
 
 
+def test_no_request_body_is_spooled_to_disk_before_the_view_runs():
+    assert largest_limit() <= settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+
+
+async def post_through_asgi(path: str, body: bytes, headers: list[tuple[bytes, bytes]]):
+    """One POST through the whole ASGI app, as daphne makes it: the status it answered.
+    (The client stays connected until the answer: Django cancels a request whose client
+    has gone.)"""
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(),
+             "query_string": b"", "root_path": "", "client": ("127.0.0.1", 1),
+             "server": ("testserver", 80), "headers": [(b"host", b"testserver"), *headers]}
+    sent = False
+    answered = asyncio.Event()
+    status: list[int] = []
+
+    async def receive():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await answered.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+        elif not message.get("more_body"):
+            answered.set()
+
+    await application(scope, receive, send)
+    return status[0]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_an_upload_through_the_asgi_app_stays_in_memory(people, workshop, monkeypatch):
+    """The whole ASGI app, as daphne calls it, with a 4 MB sample (past Django's default
+    2.5 MB, beyond which its handler would spool the body to a temporary file)."""
+    pat_client, pat = people["pat"]
+    source = await db(add_as)(pat, "data_sources", name="CRM export")
+    page = await db(pat_client.get)(url(workshop, source))
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())[1]
+    cookies = "; ".join(f"{name}={morsel.value}" for name, morsel in pat_client.cookies.items())
+    data, _ = customers(20_000)
+    body = encode_multipart(BOUNDARY, {"csrfmiddlewaretoken": token,
+                                       "sample": SimpleUploadedFile("crm.csv", data)})
+
+    def no_disk(self):
+        raise AssertionError("the request body was spooled to a temporary file")
+
+    monkeypatch.setattr(tempfile.SpooledTemporaryFile, "rollover", no_disk)
+    status = await post_through_asgi(url(workshop, source), body, [
+        (b"content-type", f"multipart/form-data; boundary={BOUNDARY}".encode()),
+        (b"content-length", str(len(body)).encode()), (b"cookie", cookies.encode())])
+    assert status == 302
+    assert await db(lambda: DataProfile.objects.get().rows)() == 20_000
+
+
 def test_a_refused_sample_leaves_nothing_open(people, workshop, pats_source):
     upload(people["pat"][0], workshop, pats_source, b"a,b\n1,2\n3\n")
     held = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
@@ -270,6 +334,22 @@ def test_a_deleted_source_comes_back_with_its_profile(host, people, workshop, pa
     services.restore_item(host, event.pk)
     restored = DataSource.objects.get(pk=pats_source.pk)
     assert restored.profile is not None and restored.profile.rows == 60
+
+
+def test_a_profiles_frame_stays_small_however_wide_the_sample(host, workshop):
+    """500 personal columns with 190-character names: the card shows four proposals and
+    a count, and its frame stays within an edit's 8 KB per audience."""
+    source = add_as(host, "data_sources", name="Wide export")
+    names = [f"email_{index:03d}_" + "x" * 180 for index in range(500)]
+    rows = [",".join(f"p{row}.{index}@example.org" for index in range(500))
+            for row in range(3)]
+    data_profiles.upload_sample(host, source.pk, io.BytesIO(
+        (",".join(names) + "\n" + "\n".join(rows) + "\n").encode()), "wide.csv")
+    event = BoardEvent.objects.filter(workshop=workshop).last()
+    assert event.kind == Kind.DATA_PROFILED
+    sizes = [sum(len(frame) for frame in frames) for frames in event_frames(event).values()]
+    assert max(sizes) <= 8 * 1024, sizes
+    assert len(DataProfile.objects.get().findings) == 500
 
 
 # Exports: the PDF, Markdown, CSV and JSON carry the profile; an import keeps it ------

@@ -10,6 +10,7 @@ write), the sample is profiled with no lock held, and the write checks again.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any, BinaryIO
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -28,6 +29,9 @@ from .sections import LISTS
 from .services import _locked, check_may_change, insert_item
 
 SECTION = LISTS["data_sources"]
+PROFILES_AT_ONCE = 2
+WAIT_FOR_SLOT = 30  # seconds
+_SLOTS = threading.BoundedSemaphore(PROFILES_AT_ONCE)
 
 
 def may_profile(member: Membership, source: DataSource) -> bool:
@@ -54,12 +58,28 @@ def check_may_profile(member: Membership, source_id: int) -> DataSource:
 def upload_sample(member: Membership, source_id: int, stream: BinaryIO, filename: str,
                   today: dt.date | None = None) -> DataProfile:
     """Profile the sample and make it the source's current profile. A sample that
-    cannot be profiled raises ValidationError with the reason, and changes nothing."""
+    cannot be profiled raises ValidationError with the reason, and changes nothing.
+    (The sample's view runs the same three steps, each on the thread that suits it.)"""
     check_may_profile(member, source_id)
+    return save_profile(member, source_id, profile(stream, filename), filename, today)
+
+
+def profile(stream: BinaryIO, filename: str) -> profiler.Profile:
+    """The sample's profile (no database: it may run on any thread). At most
+    PROFILES_AT_ONCE run in one process (each may hold DuckDB's memory limit)."""
+    if not _SLOTS.acquire(timeout=WAIT_FOR_SLOT):
+        raise ValidationError(f"{PROFILES_AT_ONCE} samples are being profiled on this server "
+                              "right now. Try again in a minute.")
     try:
-        profile = profiler.profile_sample(stream, filename)
+        return profiler.profile_sample(stream, filename)
     except profiler.SampleRefused as refusal:
         raise ValidationError(str(refusal)) from None
+    finally:
+        _SLOTS.release()
+
+
+def save_profile(member: Membership, source_id: int, profile: profiler.Profile,
+                 filename: str, today: dt.date | None = None) -> DataProfile:
     scores = profiler.score(profile, today or timezone.localdate())
     return _save(member, source_id, profile, scores, filename)
 

@@ -7,13 +7,15 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
 from sessions.access import EDIT, VIEW, Membership
 from sessions.room import Locked
@@ -84,24 +86,45 @@ def _page(request: HttpRequest, member: Membership, source_id: int,
         status=status)
 
 
-@csrf_exempt  # checked below, once the upload handler is in place (Django's docs)
-def sample(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
+@csrf_exempt  # checked in _read_upload, once the upload handler is in place
+async def sample(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
+    """The source's profile page; POST profiles a new sample and answers with the page
+    again, with the reason, when it cannot be.
+
+    An async view, so that the second a profile takes holds neither the event loop nor
+    the one thread every sync view of this worker shares: the body is parsed and the
+    sample profiled on threads of their own; the database is read and written on
+    Django's shared thread (sync_to_async's default)."""
+    if request.method == "GET":
+        return await sync_to_async(_show)(request, pk, item_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["GET", "POST"])
     handler = SampleInMemory(request)
     request.upload_handlers = [handler]
-    return _sample(request, pk, item_id, handler=handler)
-
-
-@csrf_protect
-@require_http_methods(["GET", "POST"])
-@board_view(VIEW)
-def _sample(request: HttpRequest, member: Membership, item_id: int,
-            handler: SampleInMemory) -> HttpResponse:
-    """The source's profile page; POST profiles a new sample (and answers with the
-    page again, with the reason, when it cannot be)."""
-    if request.method == "GET":
-        return _page(request, member, item_id)
+    refused = await sync_to_async(_read_upload, thread_sensitive=False)(request)
+    if refused is not None:
+        return refused
     sent = request.FILES.get("sample")
     upload = sent if isinstance(sent, Uploaded) else None  # what SampleInMemory made
+    try:
+        return await _profile(request, pk, item_id, handler, upload)
+    finally:
+        if upload is not None:
+            upload.close()
+
+
+def _read_upload(request: HttpRequest) -> HttpResponse | None:
+    """Parse the body with the sample's handler and check its CSRF token; the refusal,
+    if any."""
+    request.FILES  # noqa: B018 - parsing it here, off the shared thread, is the point
+    return CsrfViewMiddleware(lambda _: HttpResponse()).process_view(request, _show, (), {})
+
+
+async def _profile(request: HttpRequest, pk: int, item_id: int, handler: SampleInMemory,
+                   upload: Uploaded | None) -> HttpResponse:
+    member = await sync_to_async(_member)(request, pk)
+    if isinstance(member, HttpResponse):
+        return member
     try:
         if handler.too_large:
             raise ValidationError(
@@ -109,17 +132,31 @@ def _sample(request: HttpRequest, member: Membership, item_id: int,
                 "Attune profiles. Upload a sample of its rows.")
         if upload is None:
             raise ValidationError("Choose a file to profile (CSV, TSV, JSON Lines or .xlsx).")
-        data_profiles.upload_sample(member, item_id, upload, upload.filename)
+        await sync_to_async(data_profiles.check_may_profile)(member, item_id)
+        profile = await sync_to_async(data_profiles.profile, thread_sensitive=False)(
+            upload, upload.filename)
+        await sync_to_async(data_profiles.save_profile)(member, item_id, profile,
+                                                        upload.filename)
     except ValidationError as error:
-        return _page(request, member, item_id, " ".join(error.messages), 400)
+        return await sync_to_async(_page)(request, member, item_id,
+                                          " ".join(error.messages), 400)
     except PermissionDenied as error:
-        return _page(request, member, item_id, str(error), 403)
+        return await sync_to_async(_page)(request, member, item_id, str(error), 403)
     except Locked as error:
-        return _page(request, member, item_id, str(error), 423)
-    finally:
-        if upload is not None:
-            upload.close()
+        return await sync_to_async(_page)(request, member, item_id, str(error), 423)
     return redirect("sample", member.workshop.pk, item_id)
+
+
+@board_view(VIEW)
+def _member(request: HttpRequest, member: Membership) -> Membership:
+    """The caller's membership (404 for outsiders; the write limit counts a POST), or
+    board_view's refusal."""
+    return member
+
+
+@board_view(VIEW)
+def _show(request: HttpRequest, member: Membership, item_id: int) -> HttpResponse:
+    return _page(request, member, item_id)
 
 
 @require_POST

@@ -296,6 +296,12 @@ REQUEST_BODY_MAX_KB = int(os.environ.get("REQUEST_BODY_MAX_KB", "1024"))
 EXPORTS_IMPORT_MAX_MB = int(os.environ.get("EXPORTS_IMPORT_MAX_MB", "5"))
 # A data sample profiled in the room (workshop.profiler): read in memory, never stored.
 PROFILE_SAMPLE_MAX_MB = int(os.environ.get("PROFILE_SAMPLE_MAX_MB", "20"))
+# Django's ASGI handler spools a request body past this size to a temporary file
+# before any view runs: at the largest body any path accepts (workshop.bodylimit, which
+# refuses larger ones first), no body ever goes to disk, a data sample included.
+FILE_UPLOAD_MAX_MEMORY_SIZE = max(REQUEST_BODY_MAX_KB * 1024,
+                                  EXPORTS_IMPORT_MAX_MB * 2**20 + 64 * 1024,
+                                  2 * PROFILE_SAMPLE_MAX_MB * 2**20 + 64 * 1024)
 
 # Every page may run and style only what this server sends as files: no inline script,
 # handler or style attribute (static/js/attune.js does the confirmations), nothing from

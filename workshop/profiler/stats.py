@@ -76,6 +76,7 @@ def connection(seconds: float = SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
     con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "threads": 2,
                                  "max_temp_directory_size": "0B",
                                  "enable_external_access": True})
+    con.execute("SET enable_progress_bar = false")  # it would draw on the server's stderr
     timer = threading.Timer(seconds, con.interrupt)
     timer.start()
     try:
@@ -220,6 +221,13 @@ def _sample(con: duckdb.DuckDBPyConnection, src: str, columns: list[Column]) -> 
         column.values = [row[index] for row in rows if row[index] is not None]
 
 
+BATCH = 40
+
+
+def _batches(columns: list[Column]) -> list[list[Column]]:
+    return [columns[at:at + BATCH] for at in range(0, len(columns), BATCH)]
+
+
 def _count_rows(con: duckdb.DuckDBPyConnection, table: Table, src: str) -> tuple[int, int]:
     """Rows and distinct rows, in a scan of their own: beside other aggregates, DuckDB
     would hold every column's values for the DISTINCT. (fetchall, not fetchone: the
@@ -267,13 +275,17 @@ def compute(table: Table, seconds: float = SECONDS, max_rows: int | None = MAX_R
         if max_rows is not None and rows > max_rows:
             raise SampleRefused(f"This sample has {rows:,} rows; Attune profiles at most "
                                 f"{max_rows:,}. Upload a sample of them.")
-        aggregates = ", ".join(_aggregates(columns))
-        values = con.execute(f"SELECT {aggregates} FROM {src}").fetchall()[0]  # noqa: S608
-        _read_aggregates(columns, list(values))
+        # A few dozen columns a query: planning one of thousands of expressions costs
+        # seconds, more than the scans it saves.
+        for batch in _batches(columns):
+            aggregates = ", ".join(_aggregates(batch))
+            values = con.execute(f"SELECT {aggregates} FROM {src}").fetchall()[0]  # noqa: S608
+            _read_aggregates(batch, list(values))
         for column in columns:
             if (column.kind == TEXT and column.distinct <= CATEGORY_MAX
                     and column.distinct * 2 <= column.filled):
                 column.kind = CATEGORY
-        _exact_top(con, src, columns)
+        for batch in _batches(columns):
+            _exact_top(con, src, batch)
         _sample(con, src, columns)
         return Stats(rows=rows, duplicate_rows=rows - distinct_rows, columns=columns)

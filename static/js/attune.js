@@ -25,12 +25,12 @@
     if (!sticky) leaveLater(p, SHOWN_MS[kind] || SHOWN_MS.error);
   }
 
-  function alertBox(message, kind, sticky) {
+  function alertBox(message, kind, sticky, extraClass) {
     const box = document.getElementById("alerts");
     if (!box) return;
     const p = document.createElement("p");
     kind = kind || "error";
-    p.className = "alert alert-" + kind;
+    p.className = "alert alert-" + kind + (extraClass ? " " + extraClass : "");
     const text = document.createElement("span");
     text.textContent = message; // textContent: server text is never parsed as HTML here
     p.append(text);

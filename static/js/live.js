@@ -104,9 +104,9 @@
     drain();
     failures = 0;
     if (troubleShown) {
+      // Only the "can't reach" message goes: an Undo shown since stays.
       troubleShown = false;
-      const alerts = document.getElementById("alerts");
-      if (alerts) alerts.replaceChildren();
+      for (const p of document.querySelectorAll("#alerts .alert-trouble")) p.remove();
     }
     if (status.dataset.state !== "live") setStatus("live", "Live");
   }
@@ -464,11 +464,21 @@
     if (target) target.focus({ preventScroll: true });
   }
 
+  // A delete's answer carries its "Undo". It is read off the request itself: the live
+  // frame that removes the card often arrives before the answer, and htmx's events from a
+  // button no longer on the page reach no listener.
+  document.body.addEventListener("htmx:beforeSend", function (event) {
+    const xhr = event.detail.xhr;
+    xhr.addEventListener("load", function () {
+      if (xhr.status !== 204) return;
+      const undo = xhr.getResponseHeader("X-Attune-Undo");
+      if (undo && window.attuneUndo) window.attuneUndo(undo, "Deleted.");
+    });
+  });
+
   document.body.addEventListener("htmx:afterRequest", function (event) {
     const answered = event.detail.xhr ? event.detail.xhr.status : 0;
     if (answered !== 201 && answered !== 204) return;
-    const undo = event.detail.xhr.getResponseHeader("X-Attune-Undo");
-    if (undo && window.attuneUndo) window.attuneUndo(undo, "Deleted.");
     const added = /\/s\/([a-z_]+)\/(\d+)\/$/.exec(event.detail.xhr.getResponseHeader("Location") || "");
     if (added) { mine.add(added[1] + "-" + added[2]); markMine(); }
     const elt = event.detail.elt;
@@ -656,7 +666,8 @@
     setStatus("trouble", navigator.onLine ? "Can't reach the board" : "Offline");
     window.attuneAlert && window.attuneAlert(navigator.onLine
       ? "The board can't be reached right now. It keeps trying by itself; if this stays, reload the page. Nothing you saved is lost."
-      : "You are offline. The board reconnects when your network is back; nothing you saved is lost.", "error", true);
+      : "You are offline. The board reconnects when your network is back; nothing you saved is lost.", "error", true,
+      "alert-trouble");
     return true;
   }
 

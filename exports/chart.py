@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from workshop import words
 from workshop.choices import Quadrant
 from workshop.models import HIGH_SCORE
 
@@ -281,6 +282,20 @@ def _layout_cell(
     return parts, texts, placements, hidden
 
 
+def alt_text(recipes: Sequence[RecipeRow]) -> str:
+    """The chart in words, for a screen reader (the tagged PDF's alternate text): how
+    many recipes fall in each quadrant, and which."""
+    quadrants: dict[str, list[str]] = {}
+    for recipe in recipes:
+        quadrants.setdefault(recipe.quadrant_label, []).append(
+            f"{recipe.rank}. {recipe.title} (impact {recipe.impact}, effort {recipe.effort})")
+    said = "; ".join(f"{label}: {', '.join(titles[:12])}"
+                     + (f" and {len(titles) - 12} more" if len(titles) > 12 else "")
+                     for label, titles in quadrants.items())
+    head = f"Prioritization matrix of {words.counted(len(recipes), 'recipe')} by impact and effort"
+    return f"{head}. {said}." if said else f"{head}."
+
+
 def matrix(recipes: Sequence[RecipeRow]) -> Chart:
     """The impact / effort chart of `recipes` (in priority order) and where each went."""
     cells: dict[tuple[int, int], list[RecipeRow]] = {}
@@ -291,6 +306,7 @@ def matrix(recipes: Sequence[RecipeRow]) -> Chart:
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'width="{WIDTH}" height="{HEIGHT}" class="matrix" font-family="{FONT_FAMILY}" '
         f'role="img" aria-label="Recipes by impact and effort">'
+        f"<title>{escape(alt_text(recipes))}</title>"
     ]
     # Quadrant backgrounds, the grid over them, then the quadrant names. Few elements:
     # the renderer styles and draws each one.

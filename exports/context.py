@@ -17,6 +17,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from sessions.models import Role
+from workshop import words
 from workshop.choices import Function, Quadrant, Readiness, RoadmapPhase
 from workshop.methods import all_methods
 from workshop.models import (
@@ -31,7 +32,7 @@ from workshop.models import (
 )
 from workshop.sections import LISTS
 
-from .votes import recipe_votes
+from .votes import VoteRow, dots_by_recipe, latest_closed, vote_row
 
 # Priority: votes first (when the room voted), then the matrix: quick wins before big
 # bets before fill-ins before money pits, higher impact first, lower effort first.
@@ -216,6 +217,33 @@ class ParkingRow:
 
 
 @dataclass(frozen=True)
+class InteractionRow:
+    """An example interaction from the landscape of connected experience."""
+
+    what: str
+    where_seen: str
+    sentiment: str
+    sentiment_label: str
+    pattern: str
+    group: str
+
+
+@dataclass(frozen=True)
+class Part:
+    """A part of the document: its anchor, title and what it holds ("2 recipes");
+    `count` 0 means the workshop did not cover it."""
+
+    anchor: str
+    title: str
+    count: int
+    noun: str
+
+    @property
+    def summary(self) -> str:
+        return words.counted(self.count, self.noun)
+
+
+@dataclass(frozen=True)
 class SessionRow:
     number: int
     title: str
@@ -275,7 +303,47 @@ class Roadmap:
     decisions: list[DecisionRow]
     action_items: list[ActionRow]
     parking_lot: list[ParkingRow]
+    interactions: list[InteractionRow] = field(default_factory=list)
+    vote: VoteRow | None = None
+    # Where the board lives, for a reader who wants the live version ("" when unknown).
+    board_url: str = ""
     stats: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def parts(self) -> list[Part]:
+        """Every part after the summary, in the document's order, with its count."""
+        return [
+            Part("goals", "Goals and success metrics", len(self.goals), "goal"),
+            Part("interactions", "Example interactions", len(self.interactions),
+                 "interaction"),
+            Part("matrix", "Prioritization matrix", len(self.recipes), "recipe"),
+            Part("roadmap", "Phased roadmap", len(self.recipes) - len(self.unplanned),
+                 "recipe placed|recipes placed"),
+            Part("data", "Data readiness", len(self.data_sources), "data source"),
+            Part("ethics", "Ethics and bias register", len(self.risks), "risk"),
+            Part("stakeholders", "Stakeholders", len(self.stakeholders), "stakeholder"),
+            Part("decisions", "Decisions", len(self.decisions), "decision"),
+            Part("actions", "Action items", len(self.action_items), "action item"),
+            Part("parking", "Parking lot", len(self.parking_lot), "question"),
+        ]
+
+    @property
+    def covered(self) -> dict[str, Part]:
+        return {part.anchor: part for part in self.parts if part.count}
+
+    @property
+    def not_covered(self) -> list[Part]:
+        return [part for part in self.parts if not part.count
+                # The roadmap part is there as soon as there are recipes to place.
+                and not (part.anchor == "roadmap" and self.recipes)]
+
+    @property
+    def empty_lanes(self) -> list[str]:
+        return [lane.short for lane in self.lanes if not lane.recipes]
+
+    @property
+    def people(self) -> int:
+        return sum(len(group.names) for group in self.attendees)
 
     @property
     def sampled_sources(self) -> list[SourceRow]:
@@ -330,10 +398,6 @@ def _gate(recipe: Recipe) -> tuple[str, list[str]]:
     return (GATE_OVERRIDDEN if recipe.has_override else GATE_BLOCKED), problems
 
 
-def _plural(count: int, thing: str) -> str:
-    return f"{count} {thing}{'' if count == 1 else 's'}"
-
-
 def _gate_summary(recipe: Recipe, problems: list[str]) -> str:
     """Why the gate is not met, in a few words (the full sentences are `problems`, from
     Recipe.gate_problems, which holds the rule)."""
@@ -341,9 +405,9 @@ def _gate_summary(recipe: Recipe, problems: list[str]) -> str:
     risks = sum(risk.blocks_roadmap for risk in _revealed(recipe.risks.all()))
     reasons = ["no data source linked"] if NO_DATA_SOURCE in problems else []
     if sources:
-        reasons.append(f"{_plural(sources, 'data source')} not green")
+        reasons.append(f"{words.counted(sources, 'data source')} not green")
     if risks:
-        reasons.append(_plural(risks, "unmitigated high risk"))
+        reasons.append(words.counted(risks, "unmitigated high risk"))
     return "; ".join(reasons)
 
 
@@ -352,9 +416,9 @@ def _risk_label(risks: list[Risk]) -> str:
         return "No risks logged"
     blocking = sum(risk.blocks_roadmap for risk in risks)
     if blocking:
-        return f"{blocking} unmitigated high risk{'s' if blocking > 1 else ''}"
+        return words.counted(blocking, "unmitigated high risk")
     high = sum(risk.is_high for risk in risks)
-    count = f"{len(risks)} risk{'s' if len(risks) > 1 else ''}"
+    count = words.counted(len(risks), "risk")
     return f"{count}, high ones with a mitigation" if high else f"{count}, none high"
 
 
@@ -526,11 +590,12 @@ def _attendance(workshop: Workshop) -> tuple[list[SessionRow], list[Attendance],
     return rows, attendees, cofacilitators
 
 
-def build_roadmap(workshop: Workshop) -> Roadmap:
+def build_roadmap(workshop: Workshop, board_url: str = "") -> Roadmap:
     """Read the whole workshop once and decide everything the documents show."""
     workshop = Workshop.objects.select_related("owner", "north_star").get(pk=workshop.pk)
     recipes = list(LISTS["recipes"].revealed(workshop.pk))
-    votes = recipe_votes(workshop)
+    vote = latest_closed(workshop)
+    votes = dots_by_recipe(vote)
     rows = _recipe_rows(recipes, votes)
     lanes = [
         Lane(
@@ -607,6 +672,13 @@ def build_roadmap(workshop: Workshop) -> Roadmap:
         parking_lot=[
             ParkingRow(p.question, p.notes) for p in LISTS["parking_lot"].revealed(workshop.pk)
         ],
+        interactions=[
+            InteractionRow(i.what, i.where_seen, i.sentiment, i.get_sentiment_display(),
+                           i.pattern, i.group_title)
+            for i in LISTS["interactions"].revealed(workshop.pk).select_related("group")
+        ],
+        vote=vote_row(workshop, vote) if votes else None,
+        board_url=board_url,
         stats={
             "recipes": len(rows),
             "now": len(lanes[0].recipes),

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from django.utils.dateformat import format as date_format
 
 from workshop.profiler import percent
+from workshop.words import counted
 
 from .context import RecipeRow, Roadmap
 
@@ -113,8 +114,13 @@ def _cover(r: Roadmap) -> list[str]:
             if r.cofacilitators else ""),
         f"- **Sessions:** {sessions or 'prepared before any live session'}",
     ]
+    if r.attendees:
+        out.append(f"- **Took part:** {counted(r.people, 'person|people')} joined by link ("
+                   + ", ".join(f"{esc(g.function)} {len(g.names)}" for g in r.attendees) + ")")
     for group in r.attendees:
         out.append(f"- **{esc(group.function)}:** {', '.join(esc(n) for n in group.names)}")
+    if r.board_url:
+        out.append(f"- **Board:** <{r.board_url}>")
     out += [f"- **Method:** {esc(r.method_title)}", ""]
     return out
 
@@ -129,14 +135,23 @@ def _summary(r: Roadmap) -> list[str]:
         out += [f"**Why now.** {paragraph(r.why_now)}", ""]
     s = r.stats
     out += [
-        f"{s['recipes']} recipes considered · {s['now']} in “now” · "
-        f"{s['ready_sources']}/{s['sources']} data sources ready · "
-        f"{s['unmitigated_risks']} unmitigated high "
-        f"risk{'' if s['unmitigated_risks'] == 1 else 's'} · "
-        f"{s['open_actions']} open action items",
+        f"{counted(s['recipes'], 'recipe')} considered · {s['now']} in “now” · "
+        f"{s['ready_sources']}/{counted(s['sources'], 'data source')} ready · "
+        f"{counted(s['unmitigated_risks'], 'unmitigated high risk')} · "
+        f"{counted(s['open_actions'], 'open action item')}",
         "",
     ]
-    out += [f"### Top {len(r.top_recipes)} recipes by priority", ""]
+    if r.vote:
+        out += [f"{counted(r.vote.voters, 'person|people')} voted in the latest vote, "
+                f"{counted(r.vote.dots, 'dot')} in all ({counted(r.vote.budget, 'dot')} each).",
+                ""]
+    if r.not_covered:
+        out += ["**Not covered in this workshop:** nothing was recorded for "
+                + _listed([part.title.lower() for part in r.not_covered]) + ".", ""]
+    if len(r.recipes) > 1:
+        out += [f"### Top {counted(len(r.top_recipes), 'recipe')} by priority", ""]
+    elif r.recipes:
+        out += ["### The recipe", ""]
     for recipe in r.top_recipes:
         out.append(
             f"{recipe.rank}. **{esc(recipe.title)}** — {recipe.phase_short}; "
@@ -144,23 +159,49 @@ def _summary(r: Roadmap) -> list[str]:
             f"{recipe.quadrant_label.lower()} (impact {recipe.impact}, "
             f"effort {recipe.effort})"
         )
-    out += [""] if r.top_recipes else ["*No recipes yet.*", ""]
+    out += [""] if r.top_recipes else []
     if r.recipe_groups:
         out += ["### Groups of similar recipes", ""]
         out += [f"- **{esc(g.title)}**: recipes {', '.join(str(n) for n in g.ranks)}"
-                + (f" ({g.votes} dot{'' if g.votes == 1 else 's'})" if g.votes is not None
+                + (f" ({counted(g.votes, 'dot')})" if g.votes is not None
                    else "") for g in r.recipe_groups]
         out.append("")
-    out += ["### Key decisions", ""]
-    out += [f"- **{esc(d.decision)}**" for d in r.decisions[:4]] or ["*No decisions recorded.*"]
-    out.append("")
+    if r.decisions:
+        out += ["### Key decisions", ""]
+        out += [f"- **{esc(d.decision)}**" for d in r.decisions[:4]]
+        out.append("")
+    return out
+
+
+def _listed(things: list[str]) -> str:
+    """ "a", "a or b", "a, b or c"."""
+    return " or ".join([", ".join(things[:-1]), things[-1]]) if len(things) > 1 else things[0]
+
+
+def _heading(r: Roadmap, anchor: str) -> list[str]:
+    """A part's heading with what it holds: "## Ethics and bias register (1 risk)"."""
+    part = next(part for part in r.parts if part.anchor == anchor)
+    return [f"## {part.title} ({part.summary})", ""]
+
+
+def _interactions(r: Roadmap) -> list[str]:
+    """The landscape of connected experience."""
+    if not r.interactions:
+        return []
+    out = _heading(r, "interactions")
+    out += table(
+        ["Experience", "Where seen", "Verdict", "Pattern behind it", "Group"],
+        ([cell(i.what), cell(i.where_seen), i.sentiment_label, cell(i.pattern), cell(i.group)]
+         for i in r.interactions),
+    )
     return out
 
 
 def _goals(r: Roadmap) -> list[str]:
     """Goals."""
-    out: list[str] = []
-    out += ["## Goals and success metrics", ""]
+    if not r.goals:
+        return []
+    out = _heading(r, "goals")
     if r.goals:
         out += table(
             ["Metric", "Baseline", "Target", "Timeframe", "Measured from"],
@@ -175,18 +216,17 @@ def _goals(r: Roadmap) -> list[str]:
                 for g in r.goals
             ),
         )
-    else:
-        out += ["*No goals recorded.*", ""]
     return out
 
 
 def _prioritization(r: Roadmap) -> list[str]:
     """Prioritization."""
-    out: list[str] = []
-    out += ["## Prioritization matrix", "", esc(r.priority_rule), ""]
+    if not r.recipes:
+        return []
+    out = _heading(r, "matrix") + [esc(r.priority_rule), ""]
     if r.recipes:
         head = ["#", "Recipe", "Impact", "Effort", "Quadrant", "Phase"]
-        head += ["Votes"] if r.voting else []
+        head += ["Dots"] if r.voting else []
         out += table(
             head,
             (
@@ -202,26 +242,33 @@ def _prioritization(r: Roadmap) -> list[str]:
                 for x in r.recipes
             ),
         )
-    else:
-        out += ["*No recipes yet.*", ""]
     out += ["### Vote results", ""]
     if r.voting:
-        out += table(["Recipe", "Votes"], ([cell(x.title), str(x.votes)] for x in r.voted_recipes))
+        out += table(["Recipe", "Dots"], ([cell(x.title), str(x.votes)] for x in r.voted_recipes))
     else:
         out += ["No votes recorded.", ""]
+    if r.vote and r.vote.by_person:
+        out += ["**Who voted:** " + " · ".join(f"{esc(name)} {counted(dots, 'dot')}"
+                                               for name, dots in r.vote.by_person), ""]
+    elif r.vote and r.vote.secret:
+        out += ["*A secret vote: who voted how is not recorded here.*", ""]
     return out
 
 
 def _roadmap(r: Roadmap) -> list[str]:
     """Roadmap."""
-    out: list[str] = []
-    out += ["## Phased roadmap", ""]
+    if not r.recipes:
+        return []
+    out = _heading(r, "roadmap")
     for lane in r.lanes:
+        if not lane.recipes:
+            continue
         out += [f"### {lane.label}", ""]
         for recipe in lane.recipes:
             out += _recipe(recipe)
-        if not lane.recipes:
-            out += [f"*Nothing placed in “{lane.short.lower()}”.*", ""]
+    if r.empty_lanes:
+        out += ["*Nothing placed in " + _listed([f"“{short.lower()}”" for short in r.empty_lanes])
+                + " yet.*", ""]
     if r.unplanned:
         out += ["### Not placed yet", ""]
         for recipe in r.unplanned:
@@ -231,8 +278,9 @@ def _roadmap(r: Roadmap) -> list[str]:
 
 def _data_readiness(r: Roadmap) -> list[str]:
     """Data readiness."""
-    out: list[str] = []
-    out += ["## Data readiness", ""]
+    if not r.data_sources:
+        return []
+    out = _heading(r, "data")
     if r.data_sources:
         dims = [label for label, _, _ in r.data_sources[0].assessment]
         out += table(
@@ -261,8 +309,6 @@ def _data_readiness(r: Roadmap) -> list[str]:
                     out.append(f"- **Evidence:** {cell(source.evidence)}")
                 out.append("")
         out += _samples(r)
-    else:
-        out += ["*No data sources assessed.*", ""]
     return out
 
 
@@ -292,8 +338,9 @@ def _samples(r: Roadmap) -> list[str]:
 
 def _ethics(r: Roadmap) -> list[str]:
     """Ethics register."""
-    out: list[str] = []
-    out += ["## Ethics and bias register", ""]
+    if not r.risks:
+        return []
+    out = _heading(r, "ethics")
     if r.risks:
         out += table(
             [
@@ -320,14 +367,13 @@ def _ethics(r: Roadmap) -> list[str]:
                 for k in r.risks
             ),
         )
-    else:
-        out += ["*No risks recorded.*", ""]
     return out
 
 
 def _stakeholders(r: Roadmap) -> list[str]:
-    out: list[str] = []
-    out += ["## Stakeholders", ""]
+    if not r.stakeholders:
+        return []
+    out = _heading(r, "stakeholders")
     if r.stakeholders:
         out += table(
             ["Name", "Function", "Influence", "Desired outcome", "Concerns"],
@@ -342,45 +388,46 @@ def _stakeholders(r: Roadmap) -> list[str]:
                 for p in r.stakeholders
             ),
         )
-    else:
-        out += ["*No stakeholders recorded.*", ""]
     return out
 
 
 def _decisions(r: Roadmap) -> list[str]:
-    out: list[str] = []
-    out += ["## Decisions", ""]
+    if not r.decisions:
+        return []
+    out = _heading(r, "decisions")
     for number, d in enumerate(r.decisions, start=1):
         out.append(
             f"{number}. **{esc(d.decision)}**" + (f" — {cell(d.rationale)}" if d.rationale else "")
         )
-    out += [""] if r.decisions else ["*No decisions recorded.*", ""]
+    out += [""]
     return out
 
 
 def _action_items(r: Roadmap) -> list[str]:
-    out: list[str] = []
-    out += ["## Action items", ""]
+    if not r.action_items:
+        return []
+    out = _heading(r, "actions")
     for a in r.action_items:
         due = f", due {a.due_date.isoformat()}" if a.due_date else ""
         owner = f" — {esc(a.owner)}" if a.owner else ""
         out.append(f"- [{'x' if a.done else ' '}] {cell(a.action)}{owner}{due}")
-    out += [""] if r.action_items else ["*No action items.*", ""]
+    out += [""]
     return out
 
 
 def _parking_lot(r: Roadmap) -> list[str]:
-    out: list[str] = []
-    out += ["## Parking lot", ""]
+    if not r.parking_lot:
+        return []
+    out = _heading(r, "parking")
     for q in r.parking_lot:
         out.append(f"- **{esc(q.question)}**" + (f" — {cell(q.notes)}" if q.notes else ""))
-    out += [""] if r.parking_lot else ["*Nothing parked.*", ""]
+    out += [""]
     return out
 
 
 # The document's sections, in order: the PDF's structure.
-SECTIONS = (_title, _cover, _summary, _goals, _prioritization, _roadmap, _data_readiness,
-            _ethics, _stakeholders, _decisions, _action_items, _parking_lot)
+SECTIONS = (_title, _cover, _summary, _goals, _interactions, _prioritization, _roadmap,
+            _data_readiness, _ethics, _stakeholders, _decisions, _action_items, _parking_lot)
 
 
 def render(roadmap: Roadmap) -> str:

@@ -10,6 +10,7 @@ wait briefly, then get a "busy" answer instead of piling up.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import multiprocessing
@@ -166,7 +167,14 @@ def _render_slots() -> threading.BoundedSemaphore:
         return _slots
 
 
-def render_pdf(html: str) -> Rendered:
+# The two PDFs a person may download: the accessible one (PDF/UA-1, tagged: headings,
+# reading order, table headers, the chart's alternate text) and the archive copy
+# (PDF/A-3b, fonts embedded and colours in sRGB, tagged too).
+ACCESSIBLE, ARCHIVE = "pdf/ua-1", "pdf/a-3b"
+VARIANTS = {"": ACCESSIBLE, "archive": ARCHIVE}
+
+
+def render_pdf(html: str, variant: str = ACCESSIBLE) -> Rendered:
     """HTML to PDF in a child process, within the configured time and memory."""
     timeout = float(_setting("EXPORTS_PDF_TIMEOUT", 30))
     memory = int(_setting("EXPORTS_PDF_MEMORY_MB", 1024)) * MiB
@@ -180,15 +188,15 @@ def render_pdf(html: str) -> Rendered:
     if not slots.acquire(timeout=float(_setting("EXPORTS_PDF_QUEUE_WAIT", 10))):
         raise Busy("Several roadmaps are being printed right now. Try again in a minute.")
     try:
-        return _run_child(html, timeout, memory)
+        return _run_child(html, timeout, memory, variant)
     finally:
         slots.release()
 
 
-def _run_child(html: str, timeout: float, memory: int) -> Rendered:
+def _run_child(html: str, timeout: float, memory: int, variant: str) -> Rendered:
     context = _processes()
     receiver, sender = context.Pipe(duplex=False)
-    job = worker.Job(html, ASSET_ROOT, bundled_assets(), memory, int(timeout) + 5)
+    job = worker.Job(html, ASSET_ROOT, bundled_assets(), memory, int(timeout) + 5, variant)
     process = context.Process(target=worker.render, args=(job, sender), daemon=True)
     process.start()
     sender.close()
@@ -246,15 +254,17 @@ def check_size(workshop: Workshop) -> None:
                        f"the limit is {most:,}).")
 
 
-def roadmap_pdf(workshop: Workshop) -> bytes:
+def roadmap_pdf(workshop: Workshop, board_url: str = "", variant: str = ACCESSIBLE) -> bytes:
     """The roadmap of the board as `workshop` was read (its version and time). Every
     change moves the version, so a kept PDF is never older than the board it is asked
     for: it was printed from what the database held at that version or later."""
-    key = f"roadmap-pdf:{workshop.pk}:{workshop.version}:{workshop.updated_at.timestamp()}"
+    where = hashlib.sha256(board_url.encode()).hexdigest()[:16]
+    key = (f"roadmap-pdf:{workshop.pk}:{workshop.version}:{workshop.updated_at.timestamp()}:"
+           f"{variant}:{where}")
     cache = caches[PDF_CACHE]
     document = cache.get(key)
     if document is None:
         check_size(workshop)
-        document = render_pdf(print_html(build_roadmap(workshop))).pdf
+        document = render_pdf(print_html(build_roadmap(workshop, board_url)), variant).pdf
         cache.set(key, document)
     return document

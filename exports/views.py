@@ -54,11 +54,21 @@ def _hidden_authors(member: Membership) -> frozenset[str]:
     return Viewer.for_member(member, room).anonymous_sections
 
 
+def _board_url(request: HttpRequest, member: Membership) -> str:
+    """The board's address as this person reached the site, printed in the roadmap."""
+    return request.build_absolute_uri(member.workshop.get_absolute_url())
+
+
 @require_GET
 @board_view(VIEW)
 def roadmap_pdf(request: HttpRequest, member: Membership) -> HttpResponse:
+    kind = request.GET.get("variant", "")
+    if kind not in pdf.VARIANTS:
+        return HttpResponse("variant is empty (the accessible PDF) or \"archive\" (PDF/A).",
+                            status=400, content_type="text/plain; charset=utf-8")
     try:
-        document = pdf.roadmap_pdf(member.workshop)
+        document = pdf.roadmap_pdf(member.workshop, _board_url(request, member),
+                                   pdf.VARIANTS[kind])
     except pdf.RenderError as error:
         logger.warning("Roadmap PDF of workshop %s not made: %s", member.workshop.pk, error)
         response = render(
@@ -74,13 +84,14 @@ def roadmap_pdf(request: HttpRequest, member: Membership) -> HttpResponse:
         if isinstance(error, pdf.Busy):
             response["Retry-After"] = "30"
         return response
-    return _download(document, member, "roadmap.pdf", "application/pdf")
+    suffix = "roadmap-archive.pdf" if kind else "roadmap.pdf"
+    return _download(document, member, suffix, "application/pdf")
 
 
 @require_GET
 @board_view(VIEW)
 def roadmap_markdown(request: HttpRequest, member: Membership) -> HttpResponse:
-    text = markdown.render(build_roadmap(member.workshop))
+    text = markdown.render(build_roadmap(member.workshop, _board_url(request, member)))
     return _download(text, member, "roadmap.md", "text/markdown; charset=utf-8")
 
 

@@ -28,6 +28,8 @@ class Job:
     assets: dict[str, str]
     memory_bytes: int
     cpu_seconds: int
+    # WeasyPrint's pdf_variant: "pdf/ua-1" (tagged, accessible) or "pdf/a-3b" (archive).
+    variant: str = "pdf/ua-1"
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,8 @@ def write_pdf(job: Job) -> Result:
     started, cpu = time.perf_counter(), time.process_time()
     fetcher = StaticOnlyFetcher(job.assets)
     document = HTML(string=job.html, base_url=job.base_url, url_fetcher=fetcher)
-    pdf = document.write_pdf(font_config=_fonts)
+    # Tagged in both variants: the archive copy stays readable by a screen reader.
+    pdf = document.write_pdf(font_config=_fonts, pdf_variant=job.variant, pdf_tags=True)
     return Result(
         OK,
         pdf,

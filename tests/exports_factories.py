@@ -315,3 +315,56 @@ def signed_in(user):
     client = Client()
     client.force_login(user)
     return client
+
+
+def small_workshop(user) -> Workshop:
+    """The small, real workshop of issue 14: two recipes (one with no data source), one
+    risk, one data source, one interaction, two people in the room, one closed vote in
+    which Pat put both his dots on one recipe."""
+    from sessions import services as room
+    from sessions import voting
+    from sessions.models import Participant
+
+    workshop = services.create_workshop(user, "Checkout personalization", "Northwind")
+    member = host(workshop)
+    services.update_north_star(
+        member,
+        {"objective": "Fewer abandoned baskets for returning customers.",
+         "scope_level": ScopeLevel.FEATURE, "why_now": "Basket abandonment rose to 71%.",
+         "start_area": "The basket page"},
+        None,
+    )
+    session = room.start_session(member, "Kickoff")
+    pat = room.join_session(session.join_token, "Pat Lee", Function.PRODUCT)
+    room.join_session(session.join_token, "Kim Osei", Function.LEGAL)
+    add(workshop, "interactions", what="Spotify's Discover Weekly",
+        where_seen="Spotify app", sentiment="admire", pattern="Fresh picks every Monday")
+    orders = add(workshop, "data_sources", name="Order history", party=Party.FIRST,
+                 consent_basis="Contract", owner="Data team",
+                 **{q: Quality.GOOD for q in ("accessibility", "completeness", "accuracy",
+                                              "timeliness", "consistency")})
+    reminder = add(workshop, "recipes", title="Basket reminder", segment="returning customers",
+                   context="who left a basket", action="remind them by email",
+                   touchpoint="Email", content_model=ContentModel.ALERT,
+                   kind=RecipeKind.PERSONALIZATION, data_sources=[orders], impact=4, effort=2)
+    bundles = add(workshop, "recipes", title="Bundle suggestions", segment="new customers",
+                  context="on the basket page", action="suggest a matching bundle",
+                  touchpoint="Basket page", content_model=ContentModel.CROSS_SELL,
+                  kind=RecipeKind.AUTOMATION, impact=3, effort=4)
+    add(workshop, "risks", risk="Reminders feel like nagging", category=RiskCategory.CREEPINESS,
+        intent=Intent.UNINTENDED, likelihood=3, severity=2, action=RiskAction.MONITOR,
+        mitigation="At most one reminder per basket", status=RiskStatus.OPEN,
+        recipes=[reminder])
+    services.place_on_roadmap(member, reminder.pk, {"phase": RoadmapPhase.NOW,
+                                                    "owner": "Pat Lee"}, None)
+    voting.open_vote(member, budget=2, per_item=2)
+    assert isinstance(pat, Participant)
+    voter = Membership(workshop, Role.PARTICIPANT, participant=pat)
+    voting.cast_dot(voter, reminder.pk)
+    voting.cast_dot(voter, reminder.pk)
+    voting.close_vote(member)
+    add(workshop, "decisions", decision="Start with the basket reminder",
+        rationale="Ready data and a clear metric")
+    del bundles
+    workshop.refresh_from_db()
+    return workshop

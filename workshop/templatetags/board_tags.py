@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms, template
 
-from workshop import profiler
+from workshop import profiler, words
 from workshop.sections import LISTS, Section
 
 register = template.Library()
@@ -54,3 +54,17 @@ def split(text: str) -> list[str]:
 def moment(text: str) -> str:
     """An ISO date or time as read from a sample, for people: "2026-11-30 18:30"."""
     return str(text).replace("T", " ")[:16]
+
+
+
+@register.filter(name="counted")
+def counted_filter(count: int, nouns: str) -> str:
+    """`{{ n|counted:"recipe" }}` → "1 recipe" / "2 recipes"; `"person|people"` names an
+    irregular plural (workshop.words)."""
+    return words.counted(int(count or 0), nouns)
+
+
+@register.filter(name="noun")
+def noun_filter(count: int, nouns: str) -> str:
+    """The noun alone, for a figure set apart: `{{ n }} {{ n|noun:"recipe" }}`."""
+    return words.noun(int(count or 0), nouns)

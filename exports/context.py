@@ -32,6 +32,7 @@ from workshop.models import (
 )
 from workshop.sections import LISTS
 
+from .changes import Changes, changes_since
 from .votes import VoteRow, dots_by_recipe, latest_closed, vote_row
 
 # Priority: votes first (when the room voted), then the matrix: quick wins before big
@@ -307,6 +308,9 @@ class Roadmap:
     vote: VoteRow | None = None
     # Where the board lives, for a reader who wants the live version ("" when unknown).
     board_url: str = ""
+    # Round 2 and later: what changed since the round before (None for a first round).
+    round: int = 1
+    changes: Changes | None = None
     stats: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -326,6 +330,15 @@ class Roadmap:
             Part("actions", "Action items", len(self.action_items), "action item"),
             Part("parking", "Parking lot", len(self.parking_lot), "question"),
         ]
+
+    @property
+    def contents(self) -> list[tuple[str, str, str]]:
+        """The cover's table of contents: (anchor, title, what it holds)."""
+        head = [("summary", "Executive summary", "")]
+        if self.changes:
+            head.insert(0, ("changes", f"What changed since round {self.changes.previous_round}",
+                            ""))
+        return head + [(p.anchor, p.title, p.summary) for p in self.covered.values()]
 
     @property
     def covered(self) -> dict[str, Part]:
@@ -592,7 +605,8 @@ def _attendance(workshop: Workshop) -> tuple[list[SessionRow], list[Attendance],
 
 def build_roadmap(workshop: Workshop, board_url: str = "") -> Roadmap:
     """Read the whole workshop once and decide everything the documents show."""
-    workshop = Workshop.objects.select_related("owner", "north_star").get(pk=workshop.pk)
+    workshop = Workshop.objects.select_related("owner", "north_star", "previous_round").get(
+        pk=workshop.pk)
     recipes = list(LISTS["recipes"].revealed(workshop.pk))
     vote = latest_closed(workshop)
     votes = dots_by_recipe(vote)
@@ -679,6 +693,8 @@ def build_roadmap(workshop: Workshop, board_url: str = "") -> Roadmap:
         ],
         vote=vote_row(workshop, vote) if votes else None,
         board_url=board_url,
+        round=workshop.round,
+        changes=changes_since(workshop),
         stats={
             "recipes": len(rows),
             "now": len(lanes[0].recipes),

@@ -10,7 +10,7 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
-from workshop.models import DataProfile, Workshop
+from workshop.models import DataProfile, Workshop, facilitator_name
 from workshop.sections import LISTS as BOARD_LISTS
 
 from . import schema
@@ -58,6 +58,7 @@ def export_workshop(workshop: Workshop, hidden_authors: Collection[str] = ()) ->
         "exported_at": timezone.now().isoformat(),
         "generator": "Attune",
         "workshop": {name: getattr(workshop, name) for name in schema.WORKSHOP_FIELDS},
+        "facilitator": facilitator_name(workshop.owner),
         "agenda": [
             {name: getattr(phase, name) for name in schema.AGENDA_FIELDS}
             for phase in workshop.phases.order_by("position", "pk")
@@ -92,6 +93,7 @@ def export_workshop(workshop: Workshop, hidden_authors: Collection[str] = ()) ->
             row.update(_times(item))
             rows.append(row)
         data[spec.key] = rows
+    data["counts"] = {spec.key: len(data[spec.key]) for spec in schema.LISTS}
     return data
 
 

@@ -59,6 +59,7 @@ class Plan:
     agenda: list[AgendaPhase] | None
     north_star: dict[str, Any]
     lists: dict[str, list[Row]]
+    round: int = 1
 
 
 def read_upload(upload: Any, max_bytes: int) -> Any:
@@ -216,11 +217,12 @@ class _Checker:
                 ],
                 400,
             )
+        data = schema.upgrade(data)
         if data.get("version") != schema.VERSION:
             raise ImportRefused(
                 [
                     f"This export is version {data.get('version')!r} of the "
-                    f"format; this Attune reads version {schema.VERSION}."
+                    f"format; this Attune reads versions 1 to {schema.VERSION}."
                 ],
                 400,
             )
@@ -241,9 +243,30 @@ class _Checker:
         )
         lists = {spec.key: self.rows(spec, data.get(spec.key, [])) for spec in schema.LISTS}
         self.links(lists)
+        self.counts(data.get("counts"), data)
         if self.problems:
             return None
-        return Plan(head["title"], head["organisation"], head["method"], agenda, north_star, lists)
+        return Plan(head["title"], head["organisation"], head["method"], agenda, north_star, lists,
+                    head["round"])
+
+    def counts(self, raw: Any, data: dict) -> None:
+        """The file says how many items each list holds: a file cut short or edited by
+        hand to lose items is refused rather than imported with fewer."""
+        if raw is None:
+            return
+        if not isinstance(raw, dict):
+            self.problem("counts", f"should be an object, not {_type_name(raw)}.")
+            return
+        for key, said in raw.items():
+            held = data.get(key)
+            if key not in schema.BY_KEY:
+                self.problem(f"counts.{key}", "names a list Attune does not have.")
+            elif not isinstance(said, int) or isinstance(said, bool):
+                self.problem(f"counts.{key}", f"should be a whole number, not {_type_name(said)}.")
+            elif isinstance(held, list) and len(held) != said:
+                self.problem(f"counts.{key}",
+                             f"says {said} but the file holds {len(held)}: it may have been cut "
+                             f"short. Export the workshop again.")
 
     def agenda(self, raw: Any) -> list[AgendaPhase] | None:
         if raw is None:

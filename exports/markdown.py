@@ -89,7 +89,8 @@ def _title(r: Roadmap) -> list[str]:
     return [
         f"# {esc(r.title)}",
         "",
-        f"*Personalization roadmap*{organisation}"
+        f"*Personalization roadmap*{' · round ' + str(r.round) if r.round > 1 else ''}"
+        f"{organisation}"
         f" · prepared {date_format(r.generated_at, 'j F Y')}",
         "",
     ]
@@ -122,6 +123,30 @@ def _cover(r: Roadmap) -> list[str]:
     if r.board_url:
         out.append(f"- **Board:** <{r.board_url}>")
     out += [f"- **Method:** {esc(r.method_title)}", ""]
+    return out
+
+
+def _changes(r: Roadmap) -> list[str]:
+    """Round 2 and later: what changed since the round before."""
+    c = r.changes
+    if c is None:
+        return []
+    out = [f"## What changed since round {c.previous_round}", "",
+           f"*Compared with the board of round {c.previous_round} "
+           f"({date_format(c.previous_date, 'j F Y')}), item by item.*", ""]
+    if c.nothing:
+        out += [f"Nothing changed on the board since round {c.previous_round}.", ""]
+    for title, things in (("Recipes added", c.added), ("Recipes dropped", c.dropped),
+                          ("Actions done", c.actions_done)):
+        if things:
+            out += [f"### {title} ({len(things)})", ""] + [f"- {esc(t)}" for t in things] + [""]
+    for title, moves in (("Recipes moved on the roadmap", c.moved), ("Data readiness", c.readiness),
+                         ("Risks closed", c.risks_closed)):
+        if moves:
+            out += [f"### {title}", ""]
+            out += [f"- **{esc(m.title)}**"
+                    + (f" {'improved' if m.better else 'worsened'}" if moves is c.readiness else "")
+                    + f": {m.before} → {m.after}" for m in moves] + [""]
     return out
 
 
@@ -426,7 +451,7 @@ def _parking_lot(r: Roadmap) -> list[str]:
 
 
 # The document's sections, in order: the PDF's structure.
-SECTIONS = (_title, _cover, _summary, _goals, _interactions, _prioritization, _roadmap,
+SECTIONS = (_title, _cover, _changes, _summary, _goals, _interactions, _prioritization, _roadmap,
             _data_readiness, _ethics, _stakeholders, _decisions, _action_items, _parking_lot)
 
 

@@ -1,4 +1,9 @@
-"""The JSON format of a workshop: `{"schema": "attune.workshop", "version": 1, ...}`.
+"""The JSON format of a workshop: `{"schema": "attune.workshop", "version": 2, ...}`.
+
+Version 2 adds the workshop's `round` (1 for a first workshop, N + 1 for one started as
+the next round of another), `facilitator` (the owner's display name, for the record) and
+`counts` (items per list: an import checks the file holds as many, so a file cut short
+is refused, not imported half). A version 1 file imports as round 1 (`upgrade`).
 
 One entry per list of the board, in an order where every reference points back to
 an entry already listed. Each item carries every field of its model except the
@@ -37,10 +42,12 @@ from workshop.models import (
 )
 
 SCHEMA = "attune.workshop"
-VERSION = 1
+VERSION = 2
 
 # Not content: where the row lives, and its edit counter for lost-update checks.
-SKIPPED = {"id", "workshop", "version", "created_at", "updated_at", "group"}
+SKIPPED = {"id", "workshop", "version", "created_at", "updated_at", "group",
+           # an id in another workshop (the previous round's), meaningless in a file
+           "carried_from"}
 # The name of the item's group (workshop.models.ItemGroup), or null.
 GROUP = "group"
 TIMES = ("created_at", "updated_at")
@@ -95,7 +102,7 @@ LISTS = [
 BY_KEY = {spec.key: spec for spec in LISTS}
 TARGETS: dict[type[models.Model] | None, str] = {spec.model: spec.key for spec in LISTS}
 
-WORKSHOP_FIELDS = ("title", "organisation", "method")
+WORKSHOP_FIELDS = ("title", "organisation", "method", "round")
 AGENDA_FIELDS = [f.name for f in content_fields(AgendaPhase)]
 NORTH_STAR_FIELDS = [f.name for f in content_fields(NorthStar)]
 TOP_LEVEL = {
@@ -106,5 +113,26 @@ TOP_LEVEL = {
     "workshop",
     "agenda",
     "north_star",
+    "facilitator",
+    "counts",
     *BY_KEY,
 }
+
+
+def _from_1(data: dict) -> dict:
+    """Version 1 had no rounds, facilitator or counts: a first round."""
+    workshop = data.get("workshop")
+    if isinstance(workshop, dict):
+        data["workshop"] = {**workshop, "round": 1}
+    return {**data, "version": 2}
+
+
+# An older file is brought up to VERSION one step at a time.
+UPGRADES = {1: _from_1}
+
+
+def upgrade(data: dict) -> dict:
+    """The file's data in this version's shape (unchanged when it is already)."""
+    while isinstance(data.get("version"), int) and data["version"] in UPGRADES:
+        data = UPGRADES[data["version"]](data)
+    return data

@@ -110,6 +110,8 @@ def import_workshop(
     """A new workshop owned by `owner` from an export's data; ImportRefused if invalid."""
     plan = check(data)
     workshop = create_workshop(owner, title or plan.title, plan.organisation, plan.method)
+    if plan.round != 1:
+        Workshop.objects.filter(pk=workshop.pk).update(round=plan.round)
     if plan.agenda is not None:
         _replace_agenda(workshop, plan.agenda)
     if plan.north_star:

@@ -13,7 +13,7 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
@@ -29,6 +29,7 @@ from . import csv_export, markdown, pdf
 from .context import build_roadmap
 from .json_export import dumps, export_workshop
 from .json_import import ImportRefused, read_upload
+from .rounds import start_next_round
 from .services import duplicate_workshop, import_workshop
 
 logger = logging.getLogger(__name__)
@@ -149,3 +150,23 @@ def workshop_duplicate(request: HttpRequest, member: Membership) -> HttpResponse
         f"Duplicated as “{copy.title}”: the board and agenda, ready for a new round of sessions.",
     )
     return redirect(copy)
+
+
+@require_POST
+@board_view(FACILITATE)
+def next_round(request: HttpRequest, member: Membership) -> HttpResponse:
+    """Start round N + 1 from this finished workshop; back to Sessions with why not."""
+    try:
+        following = start_next_round(member, request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("sessions", member.workshop.pk)
+    except ImportRefused as error:
+        return _refused(request, error, "start the next round of")
+    messages.success(
+        request,
+        f"Round {following.round} of “{following.title}” is ready: the board is carried "
+        f"over, the sessions, people and votes are not. Start its first session when the "
+        f"room meets again.",
+    )
+    return redirect(following)

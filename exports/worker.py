@@ -91,8 +91,10 @@ def write_pdf(job: Job) -> Result:
     started, cpu = time.perf_counter(), time.process_time()
     fetcher = StaticOnlyFetcher(job.assets)
     document = HTML(string=job.html, base_url=job.base_url, url_fetcher=fetcher)
-    # Tagged in both variants: the archive copy stays readable by a screen reader.
-    pdf = document.write_pdf(font_config=_fonts, pdf_variant=job.variant, pdf_tags=True)
+    # Tagged in both variants: the archive copy stays readable by a screen reader. (An
+    # empty variant, untagged, is for bench/roadmap_pdf.py's comparison only.)
+    pdf = document.write_pdf(font_config=_fonts, pdf_variant=job.variant or None,
+                             pdf_tags=bool(job.variant))
     return Result(
         OK,
         pdf,

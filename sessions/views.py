@@ -35,7 +35,7 @@ from .fragments import Target, fetched_op
 from .models import Participant, Role
 from .qr import qr_svg
 from .selectors import ballot as my_ballot
-from .selectors import room_for, workshop_counts
+from .selectors import next_round_blocker, room_for, workshop_counts
 from .viewer import FACILITATORS, ROOM, Viewer
 
 BAD_LINK = ("This link doesn't work: it is wrong, or the facilitator has replaced it with a "
@@ -52,7 +52,8 @@ def links_context(request: HttpRequest, member: Membership) -> dict:
               join_url(request, session.observer_token))
              for session in sessions]
     return {"workshop": member.workshop, "member": member, "sessions": sessions,
-            "links": links, "form": SessionForm()}
+            "links": links, "form": SessionForm(),
+            "next_round_blocker": next_round_blocker(member.workshop)}
 
 
 @board_view(FACILITATE)

@@ -15,7 +15,7 @@ from exports_factories import large_workshop, make_user, signed_in
 from exports.schema import LISTS
 from sessions.models import WorkshopSession
 from workshop import services
-from workshop.models import BoardEvent, Recipe, Risk, Workshop
+from workshop.models import BoardEvent, Recipe, Risk, Workshop, facilitator_name
 
 
 def comparable(data: dict) -> dict:
@@ -53,12 +53,16 @@ def export(client, workshop: Workshop) -> dict:
 
 def test_the_export_is_versioned_and_has_every_field_of_every_item(demo, owner_client):
     data = export(owner_client, demo)
-    assert data["schema"] == "attune.workshop" and data["version"] == 1
+    assert data["schema"] == "attune.workshop" and data["version"] == 2
     assert data["workshop"] == {
         "title": demo.title,
         "organisation": demo.organisation,
         "method": "prepersonalization",
+        "round": 1,
     }
+    assert data["facilitator"] == facilitator_name(demo.owner)
+    assert data["counts"]["recipes"] == len(data["recipes"]) == Recipe.objects.filter(
+        workshop=demo, private=False).count()
     assert len(data["agenda"]) == demo.phases.count()
     assert data["north_star"]["objective"] == demo.north_star.objective
     recipe = Recipe.objects.filter(workshop=demo).exclude(gate_override_reason="").first()
@@ -173,7 +177,31 @@ def test_a_file_that_is_not_json_is_refused(owner_client):
 def test_a_file_of_another_schema_or_version_is_refused(owner_client, good):
     assert "not an Attune workshop export" in refused(owner_client, {"hello": 1}, 400)
     assert "not an Attune workshop export" in refused(owner_client, [1, 2, 3], 400)
-    assert "version 2" in refused(owner_client, good | {"version": 2}, 400)
+    assert "version 3" in refused(owner_client, good | {"version": 3}, 400)
+    assert "version 0" in refused(owner_client, good | {"version": 0}, 400)
+
+
+def test_a_version_1_export_still_imports_as_a_first_round(owner_client, good):
+    """A file written before rounds (version 1: no round, facilitator or counts)."""
+    old = copy.deepcopy(good) | {"version": 1}
+    for key in ("facilitator", "counts"):
+        del old[key]
+    del old["workshop"]["round"]
+    response = owner_client.post("/import/", {"file": upload(old)})
+    assert response.status_code == 302, response.content[:500]
+    imported = Workshop.objects.order_by("-pk").first()
+    assert imported.round == 1
+    assert Recipe.objects.filter(workshop=imported).count() == len(good["recipes"])
+
+
+def test_a_file_cut_short_is_refused_by_its_counts(owner_client, good):
+    short = copy.deepcopy(good)
+    short["recipes"] = short["recipes"][:-1]
+    for risk in short["risks"]:  # no reference into what was cut
+        risk["recipes"] = []
+    page = refused(owner_client, short, 422)
+    held = len(short["recipes"])
+    assert f"counts.recipes: says {held + 1} but the file holds {held}" in page
 
 
 def test_invalid_values_are_refused_with_where_they_are(owner_client, good):

@@ -253,3 +253,25 @@ def test_an_unknown_variant_is_refused_with_what_is_offered(fran, small):
 def test_the_download_menu_offers_the_archive_copy(fran, small):
     page = signed_in(fran).get(f"/w/{small.pk}/").content.decode()
     assert f"/w/{small.pk}/export/roadmap.pdf?variant=archive" in page
+
+
+def test_reading_the_roadmap_takes_as_many_queries_for_a_large_board_as_a_small_one(small):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from exports_factories import add
+
+    def queries(workshop) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            build_roadmap(workshop)
+        return len(captured.captured_queries)
+
+    before = queries(small)
+    source = add(small, "data_sources", name="Clickstream", party="first")
+    for index in range(30):
+        recipe = add(small, "recipes", title=f"Recipe {index}", segment="everyone",
+                     action="help", content_model="alert", kind="automation", impact=3,
+                     effort=3, data_sources=[source])
+        add(small, "risks", risk=f"Risk {index}", category="privacy", likelihood=2,
+            severity=2, recipes=[recipe])
+        add(small, "interactions", what=f"Example {index}", sentiment="familiar")
+    assert queries(small) == before

@@ -69,6 +69,11 @@ class Workshop(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # Set while archived: off the owner's list of workshops, read-only for everyone.
     archived_at = models.DateTimeField(null=True, blank=True)
+    # Rounds: "Start the next round" (exports.rounds) makes round N + 1 from this board;
+    # its roadmap opens with what changed since the round before.
+    round = models.PositiveSmallIntegerField(default=1)
+    previous_round = models.ForeignKey("self", null=True, blank=True,
+                                       on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["-updated_at"]
@@ -143,6 +148,9 @@ class BoardItem(models.Model):
     private = models.BooleanField(default=False)
     # When its text was last edited (not placed on the roadmap): cards say "edited".
     edited_at = models.DateTimeField(null=True, blank=True)
+    # The item of the previous round it was carried over from (its id there), set when
+    # the next round starts (exports.rounds): what changed is read by it.
+    carried_from = models.PositiveIntegerField(null=True, blank=True)
     # The group of similar items of its list it was put in, if any (workshop.services.
     # group_items); cards, votes, the roadmap and the exports show it.
     group = models.ForeignKey("ItemGroup", null=True, blank=True, on_delete=models.SET_NULL,

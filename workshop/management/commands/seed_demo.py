@@ -47,6 +47,7 @@ from workshop.sections import LISTS
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"  # noqa: S105 - the documented login of the demo
+DEMO_FACILITATOR = "Dana Whitfield"
 TITLE = "Northwind Reader — personalizing the subscription reading app"
 ORGANISATION = "Northwind Media"
 SESSION_TITLE = "Kick-off: first 30 days on the Reader app"
@@ -508,6 +509,9 @@ class Command(BaseCommand):
         if created or not user.check_password(DEMO_PASSWORD):
             user.set_password(DEMO_PASSWORD)
             user.save()
+        if not user.get_full_name():
+            # The room and the roadmap call a facilitator by name, not by login.
+            services.set_facilitator_name(user, DEMO_FACILITATOR)
         return user
 
     def build(self, user) -> Workshop:

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import models
 
-from workshop.models import NorthStar, Workshop
+from workshop.models import NorthStar, Workshop, facilitator_name
 from workshop.profiler import percent
 from workshop.sections import LISTS as BOARD_LISTS
 
@@ -104,8 +104,14 @@ def north_star_csv(workshop: Workshop, hide_authors: bool) -> bytes:
     row = [_cell(field, north_star) for field in fields]
     if hide_authors:
         row[[f.name for f in fields].index("author_name")] = ""
-    header = ["workshop", "organisation"] + [_title(field) for field in fields]
-    return _csv(header, [[workshop.title, workshop.organisation, *row]])
+    # The workshop's round, its facilitator by name and what each list holds, as the
+    # JSON's head carries them.
+    counts = {spec.key: BOARD_LISTS[spec.key].revealed(workshop.pk).count()
+              for spec in schema.LISTS}
+    header = (["workshop", "organisation", "round", "facilitator"]
+              + [_title(field) for field in fields] + [f"{key} count" for key in counts])
+    return _csv(header, [[workshop.title, workshop.organisation, workshop.round,
+                          facilitator_name(workshop.owner), *row, *counts.values()]])
 
 
 def zip_archive(workshop: Workshop, hidden_authors: Collection[str] = ()) -> bytes:

@@ -162,3 +162,16 @@ def test_the_json_of_round_two_says_its_round_and_imports_as_round_two(fran, fin
     # Another server's round 2: its round is kept, the round before is not here.
     assert imported.round == 2 and imported.previous_round is None
     assert build_roadmap(imported).changes is None
+
+
+def test_the_csv_head_carries_the_round_the_facilitator_and_the_counts(fran, finished):
+    import csv
+    import zipfile
+
+    second = next_round_of(finished)
+    archive = zipfile.ZipFile(io.BytesIO(
+        signed_in(fran).get(f"/w/{second.pk}/export/csv.zip").content))
+    head = next(csv.DictReader(io.StringIO(archive.read("north_star.csv").decode("utf-8-sig"))))
+    assert (head["round"], head["facilitator"]) == ("2", "Fran Ng")
+    assert (head["recipes count"], head["risks count"], head["action_items count"]) == (
+        "2", "1", "1")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 from browser.conftest import Crowd
@@ -20,7 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.own_servers]
 def test_the_owner_starts_round_two_from_a_finished_workshop(crowd: Crowd):
     fran = crowd.facilitator()
     pat = crowd.participant("Pat Lee")
-    card = pat.add("parking_lot", question="Do we personalize push?")
+    pat.add("parking_lot", question="Do we personalize push?")
     page = fran.page
     page.on("dialog", lambda dialog: dialog.accept())
     page.locator("a", has_text="Sessions and links").click()
@@ -41,9 +42,8 @@ def test_the_owner_starts_round_two_from_a_finished_workshop(crowd: Crowd):
     page.locator(".downloads summary").click()
     with page.expect_download() as download:
         page.locator(".downloads-menu a", has_text="Roadmap (PDF)").click()
-    reader = PdfReader(io.BytesIO(open(download.value.path(), "rb").read()))
+    reader = PdfReader(io.BytesIO(Path(download.value.path()).read_bytes()))
     assert "ROUND 2" in reader.pages[0].extract_text()
     changed = " ".join(reader.pages[1].extract_text().split())
     assert "What changed since round 1" in changed
     assert "Nothing changed on the board since round 1." in changed
-    del card

@@ -238,6 +238,13 @@ class Part:
     title: str
     count: int
     noun: str
+    # Whether the document has the part, when not "it holds something" (the roadmap is
+    # there as soon as there are recipes, placed or not).
+    shown: bool | None = None
+
+    @property
+    def present(self) -> bool:
+        return self.count > 0 if self.shown is None else self.shown
 
     @property
     def summary(self) -> str:
@@ -322,7 +329,7 @@ class Roadmap:
                  "interaction"),
             Part("matrix", "Prioritization matrix", len(self.recipes), "recipe"),
             Part("roadmap", "Phased roadmap", len(self.recipes) - len(self.unplanned),
-                 "recipe placed|recipes placed"),
+                 "recipe placed|recipes placed", bool(self.recipes)),
             Part("data", "Data readiness", len(self.data_sources), "data source"),
             Part("ethics", "Ethics and bias register", len(self.risks), "risk"),
             Part("stakeholders", "Stakeholders", len(self.stakeholders), "stakeholder"),
@@ -342,17 +349,17 @@ class Roadmap:
 
     @property
     def covered(self) -> dict[str, Part]:
-        return {part.anchor: part for part in self.parts if part.count}
+        return {part.anchor: part for part in self.parts if part.present}
 
     @property
-    def not_covered(self) -> list[Part]:
-        return [part for part in self.parts if not part.count
-                # The roadmap part is there as soon as there are recipes to place.
-                and not (part.anchor == "roadmap" and self.recipes)]
+    def not_covered(self) -> list[str]:
+        """The parts the workshop left empty, by name ("goals and success metrics")."""
+        return [part.title.lower() for part in self.parts if not part.present]
 
     @property
     def empty_lanes(self) -> list[str]:
-        return [lane.short for lane in self.lanes if not lane.recipes]
+        """The lanes nothing was placed in, as the text names them: “next”."""
+        return [f"“{lane.short.lower()}”" for lane in self.lanes if not lane.recipes]
 
     @property
     def people(self) -> int:
@@ -691,7 +698,7 @@ def build_roadmap(workshop: Workshop, board_url: str = "") -> Roadmap:
                            i.pattern, i.group_title)
             for i in LISTS["interactions"].revealed(workshop.pk).select_related("group")
         ],
-        vote=vote_row(workshop, vote) if votes else None,
+        vote=vote_row(workshop, vote) if vote is not None and votes else None,
         board_url=board_url,
         round=workshop.round,
         changes=changes_since(workshop),

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from django.utils.dateformat import format as date_format
 
 from workshop.profiler import percent
-from workshop.words import counted
+from workshop.words import counted, listed
 
 from .context import RecipeRow, Roadmap
 
@@ -172,7 +172,7 @@ def _summary(r: Roadmap) -> list[str]:
                 ""]
     if r.not_covered:
         out += ["**Not covered in this workshop:** nothing was recorded for "
-                + _listed([part.title.lower() for part in r.not_covered]) + ".", ""]
+                + listed(r.not_covered) + ".", ""]
     if len(r.recipes) > 1:
         out += [f"### Top {counted(len(r.top_recipes), 'recipe')} by priority", ""]
     elif r.recipes:
@@ -196,11 +196,6 @@ def _summary(r: Roadmap) -> list[str]:
         out += [f"- **{esc(d.decision)}**" for d in r.decisions[:4]]
         out.append("")
     return out
-
-
-def _listed(things: list[str]) -> str:
-    """ "a", "a or b", "a, b or c"."""
-    return " or ".join([", ".join(things[:-1]), things[-1]]) if len(things) > 1 else things[0]
 
 
 def _heading(r: Roadmap, anchor: str) -> list[str]:
@@ -292,7 +287,7 @@ def _roadmap(r: Roadmap) -> list[str]:
         for recipe in lane.recipes:
             out += _recipe(recipe)
     if r.empty_lanes:
-        out += ["*Nothing placed in " + _listed([f"“{short.lower()}”" for short in r.empty_lanes])
+        out += ["*Nothing placed in " + listed(r.empty_lanes)
                 + " yet.*", ""]
     if r.unplanned:
         out += ["### Not placed yet", ""]

@@ -48,9 +48,7 @@ def _is_secret(workshop: Workshop, vote: Vote) -> bool:
     return vote.hidden and room is not None and "recipes" in room.anonymous_sections
 
 
-def vote_row(workshop: Workshop, vote: Vote | None) -> VoteRow | None:
-    if vote is None:
-        return None
+def vote_row(workshop: Workshop, vote: Vote) -> VoteRow:
     spent = Counter(vote.dots.values_list("voter", flat=True))
     secret = _is_secret(workshop, vote)
     by_person: list[tuple[str, int]] = []

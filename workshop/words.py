@@ -29,6 +29,13 @@ def noun(count: int, singular: str, plural: str = "") -> str:
     return f"{head} {many}" if head else many
 
 
+def listed(things: list[str]) -> str:
+    """ "a", "a or b", "a, b or c"."""
+    if len(things) < 2:
+        return "".join(things)
+    return f"{', '.join(things[:-1])} or {things[-1]}"
+
+
 def counted(count: int, singular: str, plural: str = "") -> str:
     """ "1 recipe", "2 recipes", "0 open action items" (`singular` may be a phrase: its
     last word takes the plural)."""

@@ -68,3 +68,9 @@ def counted_filter(count: int, nouns: str) -> str:
 def noun_filter(count: int, nouns: str) -> str:
     """The noun alone, for a figure set apart: `{{ n }} {{ n|noun:"recipe" }}`."""
     return words.noun(int(count or 0), nouns)
+
+
+@register.filter(name="listed")
+def listed_filter(things: list[str]) -> str:
+    """`{{ names|listed }}` → "a, b or c" (autoescaped like any value)."""
+    return words.listed([str(thing) for thing in things])

@@ -90,7 +90,7 @@ def build_timed_application():
                 out.flush()
 
     threading.Thread(target=flush, daemon=True).start()
-    item_add, publish, render = views.item_add, broadcast.publish_event, broadcast.event_frames
+    item_add, publish, render = views.item_add, broadcast.publish_event, broadcast.event_deliveries
     publish_now = broadcast._publish  # on the broadcaster's thread (or the committing one)
     deliver = hub.Hub.deliver
 
@@ -174,7 +174,7 @@ def build_timed_application():
     connect = consumers.BoardConsumer.connect
     consumers.catch_up, broadcast._send_all = timed_catch_up, timed_send
     views.item_add, ledger.publish_event = timed_item_add, timed_publish
-    broadcast.event_frames, broadcast._publish = timed_frames, timed_publish_now
+    broadcast.event_deliveries, broadcast._publish = timed_frames, timed_publish_now
     hub.Hub.deliver = timed_deliver
     consumers.BoardConsumer.connect = timed_connect
     gc.callbacks.append(on_gc)

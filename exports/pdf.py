@@ -18,7 +18,8 @@ import os
 import re
 import signal
 import threading
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from functools import cache
 from multiprocessing import spawn
 from typing import Any
@@ -26,6 +27,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.cache import caches
+from django.db import close_old_connections, connections, transaction
 from django.template.loader import render_to_string
 
 from workshop.models import Workshop
@@ -254,17 +256,81 @@ def check_size(workshop: Workshop) -> None:
                        f"the limit is {most:,}).")
 
 
+def _key(workshop: Workshop, board_url: str, variant: str) -> str:
+    where = hashlib.sha256(board_url.encode()).hexdigest()[:16]
+    return (f"roadmap-pdf:{workshop.pk}:{workshop.version}:{workshop.updated_at.timestamp()}:"
+            f"{variant}:{where}")
+
+
+# The prints under way in this process, by cache key: a second person asking for the
+# same roadmap waits for that print instead of starting another (at the end of a
+# workshop, most of the room clicks Download within seconds, and each print holds a
+# render slot for seconds).
+@dataclass
+class _Print:
+    done: threading.Event = field(default_factory=threading.Event)
+    waiting: int = 0  # requests waiting for it
+
+
+_printing: dict[str, _Print] = {}
+_printing_lock = threading.Lock()
+
+
 def roadmap_pdf(workshop: Workshop, board_url: str = "", variant: str = ACCESSIBLE) -> bytes:
     """The roadmap of the board as `workshop` was read (its version and time). Every
     change moves the version, so a kept PDF is never older than the board it is asked
     for: it was printed from what the database held at that version or later."""
-    where = hashlib.sha256(board_url.encode()).hexdigest()[:16]
-    key = (f"roadmap-pdf:{workshop.pk}:{workshop.version}:{workshop.updated_at.timestamp()}:"
-           f"{variant}:{where}")
+    key = _key(workshop, board_url, variant)
     cache = caches[PDF_CACHE]
     document = cache.get(key)
-    if document is None:
-        check_size(workshop)
-        document = render_pdf(print_html(build_roadmap(workshop, board_url)), variant).pdf
-        cache.set(key, document)
+    while document is None:
+        with _printing_lock:
+            running = _printing.get(key)
+            if running is None:
+                _printing[key] = mine = _Print()
+            else:
+                running.waiting += 1
+        if running is None:
+            try:
+                check_size(workshop)
+                document = render_pdf(print_html(build_roadmap(workshop, board_url)),
+                                      variant).pdf
+                cache.set(key, document)
+            finally:
+                with _printing_lock:
+                    del _printing[key]
+                mine.done.set()
+        else:
+            # Printed by the other request, or failed there: then this one tries itself.
+            running.done.wait(float(_setting("EXPORTS_PDF_TIMEOUT", 30)) + 5)
+            document = cache.get(key)
     return document
+
+
+_ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="print-ahead")
+
+
+def print_ahead(workshop_id: int, board_url: str) -> Future | None:
+    """Print the board's roadmap in the background once the current transaction commits
+    (a session has just ended: its PDF is about to be asked for). Returns the print's
+    future when it was queued at once (outside a transaction), for tests and commands."""
+    if not settings.EXPORTS_PDF_PRINT_AHEAD:
+        return None
+    queued: list[Future] = []
+    transaction.on_commit(
+        lambda: queued.append(_ahead.submit(_print_ahead, workshop_id, board_url)))
+    return queued[0] if queued else None
+
+
+def _print_ahead(workshop_id: int, board_url: str) -> None:
+    close_old_connections()
+    try:
+        workshop = Workshop.objects.filter(pk=workshop_id).first()
+        if workshop is not None:
+            roadmap_pdf(workshop, board_url)
+    except RenderError as error:  # the download will say so, with the reason
+        log.info("Roadmap of workshop %s not printed ahead: %s", workshop_id, error)
+    except Exception:  # noqa: BLE001 - printing ahead must never take anything down
+        log.exception("Printing the roadmap of workshop %s ahead failed", workshop_id)
+    finally:
+        connections.close_all()

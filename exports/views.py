@@ -55,8 +55,9 @@ def _hidden_authors(member: Membership) -> frozenset[str]:
     return Viewer.for_member(member, room).anonymous_sections
 
 
-def _board_url(request: HttpRequest, member: Membership) -> str:
-    """The board's address as this person reached the site, printed in the roadmap."""
+def board_url(request: HttpRequest, member: Membership) -> str:
+    """The board's address as this person reached the site, printed in the roadmap (and
+    part of a kept PDF's key: sessions.views prints ahead with the same address)."""
     return request.build_absolute_uri(member.workshop.get_absolute_url())
 
 
@@ -68,7 +69,7 @@ def roadmap_pdf(request: HttpRequest, member: Membership) -> HttpResponse:
         return HttpResponse("variant is empty (the accessible PDF) or \"archive\" (PDF/A).",
                             status=400, content_type="text/plain; charset=utf-8")
     try:
-        document = pdf.roadmap_pdf(member.workshop, _board_url(request, member),
+        document = pdf.roadmap_pdf(member.workshop, board_url(request, member),
                                    pdf.VARIANTS[kind])
     except pdf.RenderError as error:
         logger.warning("Roadmap PDF of workshop %s not made: %s", member.workshop.pk, error)
@@ -92,7 +93,7 @@ def roadmap_pdf(request: HttpRequest, member: Membership) -> HttpResponse:
 @require_GET
 @board_view(VIEW)
 def roadmap_markdown(request: HttpRequest, member: Membership) -> HttpResponse:
-    text = markdown.render(build_roadmap(member.workshop, _board_url(request, member)))
+    text = markdown.render(build_roadmap(member.workshop, board_url(request, member)))
     return _download(text, member, "roadmap.md", "text/markdown; charset=utf-8")
 
 

@@ -16,6 +16,8 @@ from django.urls import reverse
 from django.utils.timezone import localtime
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from exports import pdf
+from exports.views import board_url
 from workshop import limits
 from workshop.converters import parse_id
 from workshop.views import board_view, refused
@@ -131,6 +133,8 @@ def session_start(request: HttpRequest, member: Membership) -> HttpResponse:
 @board_view(FACILITATE)
 def session_end(request: HttpRequest, member: Membership, session_id: int) -> HttpResponse:
     session = services.end_session(member, session_id)
+    # The roadmap is usually downloaded next: print it now, while the room is quiet.
+    pdf.print_ahead(member.workshop.pk, board_url(request, member))
     messages.success(request, f"{session} ended. Its people can still open the board.")
     return redirect("sessions", member.workshop.pk)
 

@@ -120,7 +120,12 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(VAR_DIR / "attune.sqlite3"),
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            # Write-ahead log: pages keep reading (the broadcaster, catch-ups) while a
+            # write commits, and a commit appends to the log instead of syncing the
+            # database file twice (0.9 ms to 0.01 ms a commit here). NORMAL is safe in
+            # WAL mode: a power cut may lose the last commits, never corrupt the file.
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE",
+                        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -171,6 +176,9 @@ else:
 # write's answer does not wait on the fan-out. Off in the test process, whose tests
 # read frames in step with their writes; the servers the tests start have it on.
 BROADCAST_THREAD = env_bool("BROADCAST_THREAD", not TESTING)
+# When a session ends, print its roadmap in the background (exports/pdf.py), so that the
+# download that usually follows comes from the PDF cache instead of a 2-4 s render.
+EXPORTS_PDF_PRINT_AHEAD = env_bool("EXPORTS_PDF_PRINT_AHEAD", not TESTING)
 
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},

@@ -13,7 +13,7 @@ from servers import service_up
 from sessions import services as session_services
 from sessions.access import Membership
 from sessions.models import Role
-from workshop import services
+from workshop import limits, services
 from workshop.sections import LISTS
 
 
@@ -26,7 +26,7 @@ def no_kept_catch_ups():
 
     caches["catch_up"].clear()
     caches["pdf"].clear()
-    caches["limits"].clear()
+    limits.counters().clear()
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+import redis
 from channels.db import database_sync_to_async as db
 from django.test import Client
 from live_helpers import Socket
@@ -172,6 +173,41 @@ async def test_pings_faster_than_the_page_sends_them_get_no_answer(participant_c
 
 
 # Across workers ----------------------------------------------------------------------
+
+
+
+@pytest.mark.own_servers
+@pytest.mark.redis
+def test_the_write_counters_keep_one_redis_connection_across_requests(tmp_path):
+    """Under ASGI each request has a context of its own, and Django's `caches` one cache
+    object per context: counted through it, every write opened a new Redis connection.
+    The counters' client is the worker's one (workshop/limits.py)."""
+    if not service_up(6379):
+        pytest.fail("needs the local Redis server (6379)")
+    stack = make_stack(tmp_path, postgres=False, redis=True)
+    try:
+        board = seed_workshop(stack)
+        worker = start_worker(stack, tmp_path)
+        http = httpx.Client(timeout=10)
+        http.get(f"{worker.url}/join/{board['join']}/")
+        http.post(f"{worker.url}/join/{board['join']}/", data={
+            "display_name": "Pat", "function": "product",
+            "csrfmiddlewaretoken": http.cookies["csrftoken"]})
+
+        def add(n: int) -> int:
+            return http.post(f"{worker.url}/w/{board['workshop']}/s/parking_lot/add/",
+                             data={"add-parking_lot-question": f"Question {n}"},
+                             headers={"X-CSRFToken": http.cookies["csrftoken"],
+                                      "HX-Request": "true"}).status_code
+
+        assert add(0) == 201
+        server = redis.Redis.from_url(stack.env["REDIS_URL"])
+        before = server.info("stats")["total_connections_received"]
+        assert [add(n) for n in range(1, 11)] == [201] * 10
+        opened = server.info("stats")["total_connections_received"] - before - 1
+    finally:
+        stack.close()
+    assert opened <= 2  # (the one above; others' tests may connect meanwhile: not ten)
 
 @pytest.mark.own_servers
 @pytest.mark.postgres

@@ -90,33 +90,31 @@ def find_membership(user: Any, session: Mapping, workshop_id: int) -> Membership
 
     `session` is the Django session of the request or of the websocket scope.
     """
-    workshop: Workshop | None = None
-    if user is not None and user.is_authenticated:
-        workshop = _workshop(Workshop.objects.filter(pk=workshop_id)).first()
-        if workshop is None:
-            return None
-        if workshop.owner_id == user.pk:
-            return Membership(workshop, Role.FACILITATOR, user=user)
+    # The room too: nearly every request checks a lock or renders with it. (`get`, not
+    # `first`: no ORDER BY to build; these two reads are a third of a write's time.)
+    workshop = _found(Workshop.objects.select_related("owner", "room", "room__current_phase")
+                      .filter(pk=workshop_id))
+    if workshop is None:
+        return None
+    if user is not None and user.is_authenticated and workshop.owner_id == user.pk:
+        return Membership(workshop, Role.FACILITATOR, user=user)
     participant_id = joined_as(session, workshop_id)
     if participant_id is None:
         return None
-    participants = Participant.objects.filter(pk=participant_id,
-                                              session__workshop_id=workshop_id)
-    if workshop is None:
-        # Most writers are participants: their workshop comes with them, in one query.
-        participant = _workshop(participants, "session__workshop__").first()
-    else:
-        participant = participants.select_related("session").first()
+    participant = _found(Participant.objects.select_related("session")
+                         .filter(pk=participant_id, session__workshop_id=workshop_id))
     if participant is None or not participant.is_active:
         return None
-    workshop = workshop or participant.session.workshop
     role = Role.COFACILITATOR if participant.is_cofacilitator else participant.role
     return Membership(workshop, role, participant=participant)
 
 
-def _workshop(query: QuerySet, path: str = "") -> QuerySet:
-    # With its owner and its room: nearly every request checks a lock or renders with it.
-    return query.select_related(f"{path}owner", f"{path}room", f"{path}room__current_phase")
+def _found(query: QuerySet) -> Any:
+    """The one row of `query`, or None."""
+    try:
+        return query.get()
+    except query.model.DoesNotExist:
+        return None
 
 
 def joined_as(session: Mapping, workshop_id: int) -> int | None:

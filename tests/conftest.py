@@ -126,3 +126,20 @@ def people(live_session, workshop):
         role = Role.OBSERVER if person.role == Role.OBSERVER else Role.PARTICIPANT
         found[name.lower()] = (client, Membership(workshop, role, participant=person))
     return found
+
+
+@pytest.fixture
+def pdf_prints(monkeypatch) -> list[str]:
+    """The variant of every real print (HTML to PDF in the renderer's child process)
+    made during the test: the print still happens, it is only counted."""
+    from exports import pdf
+
+    made: list[str] = []
+    real = pdf.render_pdf
+
+    def counted(html: str, variant: str = pdf.ACCESSIBLE) -> pdf.Rendered:
+        made.append(variant)
+        return real(html, variant)
+
+    monkeypatch.setattr(pdf, "render_pdf", counted)
+    return made

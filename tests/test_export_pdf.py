@@ -391,20 +391,13 @@ def test_the_page_image_for_the_readme_is_in_docs():
     assert re.match(rb"\x89PNG", image.read_bytes()[:4])
 
 
-def test_an_unchanged_board_is_printed_once_and_any_change_prints_it_again(db, monkeypatch):
+def test_an_unchanged_board_is_printed_once_and_any_change_prints_it_again(db, pdf_prints):
     from exports_factories import signed_in
 
     user = make_user()
     workshop = services.create_workshop(user, "Printed once")
     add(workshop, "decisions", decision="Start with the home screen")
-    printed: list[str] = []
-    render = pdf.render_pdf
-
-    def counted(html: str, variant: str = pdf.ACCESSIBLE) -> pdf.Rendered:
-        printed.append(html)
-        return render(html, variant)
-
-    monkeypatch.setattr(pdf, "render_pdf", counted)
+    printed = pdf_prints
     client = signed_in(user)
     url = f"/w/{workshop.pk}/export/roadmap.pdf"
     first, second = client.get(url), client.get(url)

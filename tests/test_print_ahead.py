@@ -28,20 +28,6 @@ def fresh_pdf_cache():
     caches[pdf.PDF_CACHE].clear()
 
 
-@pytest.fixture
-def prints(monkeypatch) -> list[str]:
-    """Every real print (HTML to PDF in the child process) made during the test."""
-    made: list[str] = []
-    real = pdf.render_pdf
-
-    def counted(html: str, variant: str = pdf.ACCESSIBLE) -> pdf.Rendered:
-        made.append(variant)
-        return real(html, variant)
-
-    monkeypatch.setattr(pdf, "render_pdf", counted)
-    return made
-
-
 def finish_printing_ahead() -> None:
     # One thread prints ahead, in order: once this runs, what was queued is done.
     pdf._ahead.submit(lambda: None).result(timeout=60)
@@ -53,38 +39,38 @@ def kept(workshop: Workshop, board_url: str) -> bytes | None:
 
 
 def test_ending_a_session_prints_the_roadmap_so_the_download_needs_no_print(
-        settings, facilitator_client, workshop, live_session, prints):
+        settings, facilitator_client, workshop, live_session, pdf_prints):
     settings.EXPORTS_PDF_PRINT_AHEAD = True
     ended = facilitator_client.post(reverse("session_end", args=[workshop.pk, live_session.pk]))
     assert ended.status_code == 302
     finish_printing_ahead()
-    assert prints == [pdf.ACCESSIBLE]
+    assert pdf_prints == [pdf.ACCESSIBLE]
     board_url = BOARD_URL.format(pk=workshop.pk)
     assert kept(workshop, board_url) is not None
 
     download = facilitator_client.get(reverse("export_pdf", args=[workshop.pk]))
     assert download.status_code == 200
-    assert prints == [pdf.ACCESSIBLE]  # no second print: from the cache
+    assert pdf_prints == [pdf.ACCESSIBLE]  # no second print: from the cache
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(download.content)).pages)
     assert workshop.title in " ".join(text.split())
     assert board_url in text.replace("\n", "")
 
 
 def test_a_change_after_the_session_ended_is_printed_again(
-        settings, facilitator_client, workshop, live_session, add, prints):
+        settings, facilitator_client, workshop, live_session, add, pdf_prints):
     settings.EXPORTS_PDF_PRINT_AHEAD = True
     facilitator_client.post(reverse("session_end", args=[workshop.pk, live_session.pk]))
     finish_printing_ahead()
     add("decisions", decision="Start with the Home screen rail")
     download = facilitator_client.get(reverse("export_pdf", args=[workshop.pk]))
     assert download.status_code == 200
-    assert prints == [pdf.ACCESSIBLE, pdf.ACCESSIBLE]
+    assert pdf_prints == [pdf.ACCESSIBLE, pdf.ACCESSIBLE]
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(download.content)).pages)
     assert "Start with the Home screen rail" in " ".join(text.split())
 
 
 def test_a_roadmap_too_large_to_print_ahead_still_ends_the_session(
-        settings, facilitator_client, workshop, live_session, add, prints, caplog):
+        settings, facilitator_client, workshop, live_session, add, pdf_prints, caplog):
     settings.EXPORTS_PDF_PRINT_AHEAD = True
     settings.EXPORTS_PDF_MAX_ITEMS = 0
     add("decisions", decision="One item too many")
@@ -93,17 +79,17 @@ def test_a_roadmap_too_large_to_print_ahead_still_ends_the_session(
     assert ended.status_code == 302
     live_session.refresh_from_db()
     assert live_session.ended_at is not None
-    assert prints == []
+    assert pdf_prints == []
     assert "not printed ahead" in caplog.text
     assert kept(workshop, BOARD_URL.format(pk=workshop.pk)) is None
 
 
 def test_without_printing_ahead_ending_a_session_prints_nothing(
-        settings, facilitator_client, workshop, live_session, prints):
+        settings, facilitator_client, workshop, live_session, pdf_prints):
     settings.EXPORTS_PDF_PRINT_AHEAD = False
     facilitator_client.post(reverse("session_end", args=[workshop.pk, live_session.pk]))
     finish_printing_ahead()
-    assert prints == []
+    assert pdf_prints == []
 
 
 def test_people_asking_for_the_same_roadmap_at_once_share_one_print(

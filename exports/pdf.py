@@ -270,6 +270,7 @@ def _key(workshop: Workshop, board_url: str, variant: str) -> str:
 class _Print:
     done: threading.Event = field(default_factory=threading.Event)
     waiting: int = 0  # requests waiting for it
+    failed: RenderError | None = None  # why it was not made: the waiters' answer too
 
 
 _printing: dict[str, _Print] = {}
@@ -283,27 +284,52 @@ def roadmap_pdf(workshop: Workshop, board_url: str = "", variant: str = ACCESSIB
     key = _key(workshop, board_url, variant)
     cache = caches[PDF_CACHE]
     document = cache.get(key)
-    while document is None:
-        with _printing_lock:
-            running = _printing.get(key)
-            if running is None:
-                _printing[key] = mine = _Print()
-            else:
-                running.waiting += 1
+    if document is not None:
+        return document
+    with _printing_lock:
+        running = _printing.get(key)
         if running is None:
-            try:
-                check_size(workshop)
-                document = render_pdf(print_html(build_roadmap(workshop, board_url)),
-                                      variant).pdf
-                cache.set(key, document)
-            finally:
-                with _printing_lock:
-                    del _printing[key]
-                mine.done.set()
+            _printing[key] = mine = _Print()
         else:
-            # Printed by the other request, or failed there: then this one tries itself.
-            running.done.wait(float(_setting("EXPORTS_PDF_TIMEOUT", 30)) + 5)
-            document = cache.get(key)
+            running.waiting += 1
+    if running is not None:
+        return _printed_by(running, key)
+    try:
+        document = cache.get(key)  # kept by a print that ended just now
+        if document is None:
+            check_size(workshop)
+            document = render_pdf(print_html(build_roadmap(workshop, board_url)),
+                                  variant).pdf
+            cache.set(key, document)
+        return document
+    except RenderError as error:
+        mine.failed = error
+        raise
+    finally:
+        with _printing_lock:
+            del _printing[key]
+        mine.done.set()
+
+
+def _printed_by(running: _Print, key: str) -> bytes:
+    """Another request of this process is printing this roadmap: its PDF, or why it
+    could not be made, is this request's answer too (one slow board must not be printed,
+    and time out, once per person in turn)."""
+    # Nothing more is read meanwhile: give the database connection back to the pool,
+    # so that people waiting for a print do not hold the connections writes need.
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close()
+    longest = (float(_setting("EXPORTS_PDF_QUEUE_WAIT", 10))
+               + float(_setting("EXPORTS_PDF_TIMEOUT", 30)) + 5)
+    if not running.done.wait(longest):
+        raise Busy("This roadmap is still being printed. Try again in a minute.")
+    if running.failed is not None:
+        raise type(running.failed)(str(running.failed))
+    document = caches[PDF_CACHE].get(key)
+    if document is None:  # the print failed with a bug: logged where it happened
+        raise RenderError("The PDF renderer failed on this workshop; the failure is logged "
+                          "for the server's administrator.")
     return document
 
 
@@ -317,8 +343,14 @@ def print_ahead(workshop_id: int, board_url: str) -> Future | None:
     if not settings.EXPORTS_PDF_PRINT_AHEAD:
         return None
     queued: list[Future] = []
-    transaction.on_commit(
-        lambda: queued.append(_ahead.submit(_print_ahead, workshop_id, board_url)))
+
+    def queue() -> None:
+        try:
+            queued.append(_ahead.submit(_print_ahead, workshop_id, board_url))
+        except RuntimeError:  # the server is shutting down: nothing to print for
+            log.info("Roadmap of workshop %s not printed ahead: shutting down", workshop_id)
+
+    transaction.on_commit(queue)
     return queued[0] if queued else None
 
 

@@ -11,7 +11,7 @@ from channels.db import database_sync_to_async as db
 from django.test import Client
 from live_helpers import Socket
 from samples import SAMPLES, prefixed
-from servers import make_stack, seed_workshop, service_up, start_worker
+from servers import RedisServer, make_stack, seed_workshop, service_up, start_worker
 
 from sessions.closecodes import TOO_MANY_SOCKETS
 from workshop.models import ParkingLotItem, Workshop
@@ -182,9 +182,8 @@ def test_the_write_counters_keep_one_redis_connection_across_requests(tmp_path):
     """Under ASGI each request has a context of its own, and Django's `caches` one cache
     object per context: counted through it, every write opened a new Redis connection.
     The counters' client is the worker's one (workshop/limits.py)."""
-    if not service_up(6379):
-        pytest.fail("needs the local Redis server (6379)")
-    stack = make_stack(tmp_path, postgres=False, redis=True)
+    redis_server = RedisServer(tmp_path / "redis").start()  # no other test's connections
+    stack = make_stack(tmp_path, postgres=False, redis=redis_server)
     try:
         board = seed_workshop(stack)
         worker = start_worker(stack, tmp_path)
@@ -201,13 +200,14 @@ def test_the_write_counters_keep_one_redis_connection_across_requests(tmp_path):
                                       "HX-Request": "true"}).status_code
 
         assert add(0) == 201
-        server = redis.Redis.from_url(stack.env["REDIS_URL"])
-        before = server.info("stats")["total_connections_received"]
-        assert [add(n) for n in range(1, 11)] == [201] * 10
-        opened = server.info("stats")["total_connections_received"] - before - 1
+        with redis.Redis.from_url(redis_server.url) as server:
+            before = server.info("stats")["total_connections_received"]
+            assert [add(n) for n in range(1, 11)] == [201] * 10
+            opened = server.info("stats")["total_connections_received"] - before
     finally:
         stack.close()
-    assert opened <= 2  # (the one above; others' tests may connect meanwhile: not ten)
+        redis_server.stop()
+    assert opened == 0  # was one per write
 
 @pytest.mark.own_servers
 @pytest.mark.postgres

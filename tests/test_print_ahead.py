@@ -92,30 +92,24 @@ def test_without_printing_ahead_ending_a_session_prints_nothing(
     assert pdf_prints == []
 
 
-def test_people_asking_for_the_same_roadmap_at_once_share_one_print(
-        workshop, add, monkeypatch):
-    add("recipes", title="Finish-the-series nudge")
-    made: list[str] = []
-    real = pdf.render_pdf
-    key = pdf._key(workshop, "", pdf.ACCESSIBLE)
+def until_someone_waits(key: str) -> bool:
+    """Hold the print under way until a second request waits for it (True), or 20 s."""
+    for _ in range(2000):
+        if pdf._printing[key].waiting:
+            return True
+        time.sleep(0.01)
+    return False
 
-    def held(html: str, variant: str = pdf.ACCESSIBLE) -> pdf.Rendered:
-        # The first print goes on only once the second request waits for it.
-        made.append(variant)
-        for _ in range(1000):
-            if pdf._printing[key].waiting:
-                break
-            time.sleep(0.01)
-        return real(html, variant)
 
-    monkeypatch.setattr(pdf, "render_pdf", held)
-    workshop.refresh_from_db()
-    key = pdf._key(workshop, "", pdf.ACCESSIBLE)
-    got: list[bytes] = []
+def two_people_download(workshop: Workshop) -> list[bytes | pdf.RenderError]:
+    """Two requests for the board's roadmap at once, each on a thread of its own."""
+    answers: list[bytes | pdf.RenderError] = []
 
     def download() -> None:
         try:
-            got.append(pdf.roadmap_pdf(Workshop.objects.get(pk=workshop.pk)))
+            answers.append(pdf.roadmap_pdf(Workshop.objects.get(pk=workshop.pk)))
+        except pdf.RenderError as error:
+            answers.append(error)
         finally:
             connections.close_all()
 
@@ -124,6 +118,47 @@ def test_people_asking_for_the_same_roadmap_at_once_share_one_print(
         person.start()
     for person in people:
         person.join(120)
-    assert made == [pdf.ACCESSIBLE]
-    assert len(got) == 2 and got[0] == got[1] and got[0].startswith(b"%PDF")
+    return answers
+
+
+def test_people_asking_for_the_same_roadmap_at_once_share_one_print(
+        workshop, add, monkeypatch):
+    add("recipes", title="Finish-the-series nudge")
+    workshop.refresh_from_db()
+    key = pdf._key(workshop, "", pdf.ACCESSIBLE)
+    real = pdf.render_pdf
+    made: list[bool] = []
+
+    def held(html: str, variant: str = pdf.ACCESSIBLE) -> pdf.Rendered:
+        made.append(until_someone_waits(key))
+        return real(html, variant)
+
+    monkeypatch.setattr(pdf, "render_pdf", held)
+    got = two_people_download(workshop)
+    assert made == [True], "one print, which the second request waited for"
+    assert len(got) == 2 and got[0] == got[1]
+    assert isinstance(got[0], bytes) and got[0].startswith(b"%PDF")
+    assert pdf._printing == {}
+
+
+def test_people_waiting_for_a_print_that_fails_are_told_why_at_once(
+        workshop, add, settings, monkeypatch):
+    """One failed print answers everyone who waited for it: not one retry, and one more
+    timeout, per person in turn."""
+    add("decisions", decision="Start with the Home screen rail")
+    settings.EXPORTS_PDF_MAX_ITEMS = 0  # the board is refused as too large
+    workshop.refresh_from_db()
+    key = pdf._key(workshop, "", pdf.ACCESSIBLE)
+    real = pdf.check_size
+    checked: list[bool] = []
+
+    def held(board: Workshop) -> None:
+        checked.append(until_someone_waits(key))
+        real(board)
+
+    monkeypatch.setattr(pdf, "check_size", held)
+    answers = two_people_download(workshop)
+    assert checked == [True]  # the second person did not try again
+    assert [type(answer) for answer in answers] == [pdf.TooLarge, pdf.TooLarge]
+    assert str(answers[0]) == str(answers[1]) and "too large to print" in str(answers[0])
     assert pdf._printing == {}

@@ -79,7 +79,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "workshop.middleware.DatabaseDroppedMiddleware",
     "axes.middleware.AxesMiddleware",
-    "workshop.middleware.SyncChainMiddleware",
 ]
 
 ROOT_URLCONF = "workshop.urls"

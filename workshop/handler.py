@@ -1,14 +1,14 @@
 """Django's ASGI handler, with a request's whole path in one thread.
 
-Under ASGI Django builds its middleware chain for async: the view at its base is
-reached through `_get_response_async`. With sync-only middlewares in the chain
-(WhiteNoise, Attune's own), a request then went from the event loop to a thread for
-the middlewares, back to the loop to resolve the URL, to the thread again for the view,
-and back twice more on the way out: three round trips through an event loop that is
-busy writing frames to every socket of the board. Built as for WSGI and entered once,
-the chain runs the middlewares, the view and the response in one thread: one round
-trip (measured by bench/live_board.py, README). Async views still work: Django runs
-them on the event loop from that thread (async_to_sync), as before.
+Under ASGI Django builds its middleware chain for async, with `_get_response_async` at
+its base. With sync-only middlewares in the chain (WhiteNoise, Attune's own), a request
+went from the event loop to its thread for the middlewares, back to the loop to resolve
+the URL and run `process_view`, to the thread again for the view, and back to the loop
+and the thread on the way out: two round trips more than needed, through an event loop
+that is busy writing frames to every socket of the board. Built as for WSGI and entered
+once, the chain runs the middlewares, the view and the response in one thread (measured
+by bench/live_board.py: README). Async views still work: Django runs them on the event
+loop from that thread (async_to_sync), as before.
 """
 
 from __future__ import annotations

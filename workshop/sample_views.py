@@ -92,9 +92,9 @@ async def sample(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
     again, with the reason, when it cannot be.
 
     An async view, so that the second a profile takes holds neither the event loop nor
-    the one thread every sync view of this worker shares: the body is parsed and the
-    sample profiled on threads of their own; the database is read and written on
-    Django's shared thread (sync_to_async's default)."""
+    the request's own thread's database work: the body is parsed and the sample
+    profiled on threads of their own; the database is read and written on the request's
+    thread (sync_to_async's default)."""
     if request.method == "GET":
         return await sync_to_async(_show)(request, pk, item_id)
     if request.method != "POST":

@@ -91,10 +91,9 @@ async def sample(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
     """The source's profile page; POST profiles a new sample and answers with the page
     again, with the reason, when it cannot be.
 
-    An async view, so that the second a profile takes holds neither the event loop nor
-    the request's own thread's database work: the body is parsed and the sample
-    profiled on threads of their own; the database is read and written on the request's
-    thread (sync_to_async's default)."""
+    An async view, so that the second a profile takes never holds the event loop: the
+    body is parsed and the sample profiled on threads of their own; the database is
+    read and written on the request's thread (sync_to_async's default)."""
     if request.method == "GET":
         return await sync_to_async(_show)(request, pk, item_id)
     if request.method != "POST":

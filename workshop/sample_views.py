@@ -115,7 +115,7 @@ async def sample(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
 def _read_upload(request: HttpRequest) -> HttpResponse | None:
     """Parse the body with the sample's handler and check its CSRF token; the refusal,
     if any."""
-    request.FILES  # noqa: B018 - parsing it here, off the shared thread, is the point
+    request.FILES  # noqa: B018 - parsing it here, on a thread of its own, is the point
     return CsrfViewMiddleware(lambda _: HttpResponse()).process_view(request, _show, (), {})
 
 

@@ -18,7 +18,7 @@ import os
 import re
 import signal
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from multiprocessing import spawn
@@ -336,22 +336,19 @@ def _printed_by(running: _Print, key: str) -> bytes:
 _ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="print-ahead")
 
 
-def print_ahead(workshop_id: int, board_url: str) -> Future | None:
+def print_ahead(workshop_id: int, board_url: str) -> None:
     """Print the board's roadmap in the background once the current transaction commits
-    (a session has just ended: its PDF is about to be asked for). Returns the print's
-    future when it was queued at once (outside a transaction), for tests and commands."""
+    (a session has just ended: its PDF is about to be asked for)."""
     if not settings.EXPORTS_PDF_PRINT_AHEAD:
-        return None
-    queued: list[Future] = []
+        return
 
     def queue() -> None:
         try:
-            queued.append(_ahead.submit(_print_ahead, workshop_id, board_url))
+            _ahead.submit(_print_ahead, workshop_id, board_url)
         except RuntimeError:  # the server is shutting down: nothing to print for
             log.info("Roadmap of workshop %s not printed ahead: shutting down", workshop_id)
 
     transaction.on_commit(queue)
-    return queued[0] if queued else None
 
 
 def _print_ahead(workshop_id: int, board_url: str) -> None:

@@ -176,6 +176,23 @@ async def test_pings_faster_than_the_page_sends_them_get_no_answer(participant_c
 
 
 
+def join_over_http(http: httpx.Client, url: str, token: str) -> tuple[int, int]:
+    """Join a worker's board by its link as a browser does: (page status, join status)."""
+    page = http.get(f"{url}/join/{token}/")
+    joined = http.post(f"{url}/join/{token}/", data={
+        "display_name": "Pat", "function": "product",
+        "csrfmiddlewaretoken": http.cookies["csrftoken"]})
+    return page.status_code, joined.status_code
+
+
+def question_over_http(http: httpx.Client, url: str, workshop: int, n: int) -> int:
+    """Add a parking-lot question over HTTP, as the page does: the answer's status."""
+    return http.post(f"{url}/w/{workshop}/s/parking_lot/add/",
+                     data={"add-parking_lot-question": f"Question {n}"},
+                     headers={"X-CSRFToken": http.cookies["csrftoken"],
+                              "HX-Request": "true"}).status_code
+
+
 @pytest.mark.own_servers
 @pytest.mark.redis
 def test_the_write_counters_keep_one_redis_connection_across_requests(tmp_path):
@@ -188,16 +205,10 @@ def test_the_write_counters_keep_one_redis_connection_across_requests(tmp_path):
         board = seed_workshop(stack)
         worker = start_worker(stack, tmp_path)
         http = httpx.Client(timeout=10)
-        http.get(f"{worker.url}/join/{board['join']}/")
-        http.post(f"{worker.url}/join/{board['join']}/", data={
-            "display_name": "Pat", "function": "product",
-            "csrfmiddlewaretoken": http.cookies["csrftoken"]})
+        join_over_http(http, worker.url, board["join"])
 
         def add(n: int) -> int:
-            return http.post(f"{worker.url}/w/{board['workshop']}/s/parking_lot/add/",
-                             data={"add-parking_lot-question": f"Question {n}"},
-                             headers={"X-CSRFToken": http.cookies["csrftoken"],
-                                      "HX-Request": "true"}).status_code
+            return question_over_http(http, worker.url, board["workshop"], n)
 
         assert add(0) == 201
         with redis.Redis.from_url(redis_server.url) as server:
@@ -208,6 +219,7 @@ def test_the_write_counters_keep_one_redis_connection_across_requests(tmp_path):
         stack.close()
         redis_server.stop()
     assert opened == 0  # was one per write
+
 
 @pytest.mark.own_servers
 @pytest.mark.postgres
@@ -223,19 +235,9 @@ def test_the_write_limit_holds_across_workers(tmp_path):
         board = seed_workshop(stack)
         a, b = start_worker(stack, tmp_path), start_worker(stack, tmp_path)
         http = httpx.Client(timeout=10)
-        page = http.get(f"{a.url}/join/{board['join']}/")
-        assert page.status_code == 200
-        joined = http.post(f"{a.url}/join/{board['join']}/", data={
-            "display_name": "Pat", "function": "product",
-            "csrfmiddlewaretoken": http.cookies["csrftoken"]})
-        assert joined.status_code == 302
-        statuses = []
-        for n, worker in enumerate([a, b, a, b, a, b]):
-            answer = http.post(
-                f"{worker.url}/w/{board['workshop']}/s/parking_lot/add/",
-                data={"add-parking_lot-question": f"Question {n}"},
-                headers={"X-CSRFToken": http.cookies["csrftoken"], "HX-Request": "true"})
-            statuses.append(answer.status_code)
+        assert join_over_http(http, a.url, board["join"]) == (200, 302)
+        statuses = [question_over_http(http, worker.url, board["workshop"], n)
+                    for n, worker in enumerate([a, b, a, b, a, b])]
         assert statuses == [201, 201, 201, 201, 429, 429]
     finally:
         stack.close()

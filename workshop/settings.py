@@ -117,7 +117,7 @@ else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "workshop.sqlite",  # Django's, its connections reused: workshop/sqlite
             "NAME": str(VAR_DIR / "attune.sqlite3"),
             # Write-ahead log: pages keep reading (the broadcaster, catch-ups) while a
             # write commits, and a commit appends to the log instead of syncing the
@@ -125,6 +125,9 @@ else:
             # WAL mode: a power cut may lose the last commits, never corrupt the file.
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE",
                         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
+            # Django's default, said outright: pytest-django recognises an in-memory
+            # test database by this or by Django's own ENGINE name.
+            "TEST": {"NAME": ":memory:"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

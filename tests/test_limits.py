@@ -195,14 +195,19 @@ def question_over_http(http: httpx.Client, url: str, workshop: int, n: int) -> i
                               "HX-Request": "true"}).status_code
 
 
+def received(server: redis.Redis) -> int:
+    """The connections Redis has received since it started."""
+    return server.info("stats")["total_connections_received"]
+
+
 def connections_once_quiet(server: redis.Redis, quiet: float = 1.0,
                            timeout: float = 20.0) -> int:
-    """The connections Redis has received, once no new one has come for `quiet` s."""
+    """`received`, once no new connection has come for `quiet` seconds."""
     deadline = time.monotonic() + timeout
-    seen, since = server.info("stats")["total_connections_received"], time.monotonic()
+    seen, since = received(server), time.monotonic()
     while time.monotonic() < deadline:
         time.sleep(0.1)
-        now = server.info("stats")["total_connections_received"]
+        now = received(server)
         if now != seen:
             seen, since = now, time.monotonic()
         elif time.monotonic() - since >= quiet:
@@ -233,7 +238,7 @@ def test_the_write_counters_keep_one_redis_connection_across_requests(tmp_path):
             # broadcaster's own time (once, late on a loaded machine): not a write's.
             before = connections_once_quiet(server)
             assert [add(n) for n in range(1, 11)] == [201] * 10
-            opened = server.info("stats")["total_connections_received"] - before
+            opened = received(server) - before
     finally:
         stack.close()
         redis_server.stop()

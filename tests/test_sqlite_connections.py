@@ -7,19 +7,19 @@ from __future__ import annotations
 import threading
 
 import pytest
+from django.conf import settings
 from django.db import connections
 
 from workshop.sqlite.base import IDLE_PER_FILE, DatabaseWrapper, idle
 
 
 def wrapper(name: str) -> DatabaseWrapper:
-    """A connection of its own to database `name`, set up as the settings set up ours."""
-    settings = connections.configure_settings({"default": {}, "probe": {
-        "ENGINE": "workshop.sqlite", "NAME": name,
-        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE",
-                    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
+    """A connection of its own to database `name`, with the options ours has (in the
+    PostgreSQL pass too, whose default database is not SQLite)."""
+    probe = connections.configure_settings({"default": {}, "probe": {
+        "ENGINE": "workshop.sqlite", "NAME": name, "OPTIONS": dict(settings.SQLITE_OPTIONS),
     }})["probe"]
-    return DatabaseWrapper(settings, alias="probe")
+    return DatabaseWrapper(probe, alias="probe")
 
 
 @pytest.fixture(autouse=True)

@@ -37,7 +37,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def get_new_connection(self, conn_params: dict[str, Any]) -> sqlite3.Connection:
         if self.reusable():
             try:
-                # Opened by get_new_connection below, with every PRAGMA and function.
+                # Opened by Django's get_new_connection: its PRAGMAs and functions set.
                 return idle(self.settings_dict["NAME"]).get_nowait()
             except queue.Empty:
                 pass

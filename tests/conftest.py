@@ -19,13 +19,14 @@ from workshop.sections import LISTS
 
 @pytest.fixture(autouse=True)
 def no_kept_catch_ups():
-    """Each test starts with empty catch-up and PDF caches (their keys carry the board's
-    version and time, but a test's board may reuse an earlier one's id) and no rate
+    """Each test starts with empty catch-up, PDF and board-card caches (their keys carry
+    the board's version, but a test's board may reuse an earlier one's id) and no rate
     limit's counts."""
     from django.core.cache import caches
 
     caches["catch_up"].clear()
     caches["pdf"].clear()
+    caches["board_cards"].clear()
     limits.counters().clear()
 
 

@@ -95,6 +95,19 @@ def my_items(member: Membership, items: dict[str, list]) -> list[str]:
             if item.author and item.author == member.person]
 
 
+def cards_variant(viewer: Viewer, key: str, items: list) -> str:
+    """Who else sees exactly these cards of a list, as part of the key the page keeps
+    them under (templates/board/_list.html): the rendering depends on the viewer only
+    through its audience, whether it may edit and whether the list is anonymous to it,
+    and, in the room, on the person when the list holds their own private writing
+    (which only they see). The board's version is the rest of the key: every change
+    that shows on a card is an event, and every event moves the version."""
+    own = viewer.person if not viewer.is_facilitator and any(
+        item.private for item in items) else ""
+    return (f"{viewer.audience}:{int(viewer.can_edit)}:"
+            f"{int(key in viewer.anonymous_sections)}:{own}")
+
+
 def board_context(member: Membership) -> dict[str, Any]:
     workshop = member.workshop
     viewer, room = viewer_for(member)
@@ -110,6 +123,7 @@ def board_context(member: Membership) -> dict[str, Any]:
             {
                 "section": LISTS[key],
                 "items": items[key],
+                "variant": cards_variant(viewer, key, items[key]),
                 "add_form": LISTS[key].form(workshop=workshop, prefix=f"add-{key}")
                 if member.can_edit else None,
             }

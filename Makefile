@@ -63,6 +63,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/roadmap_pdf.py
 	$(BIN)/python bench/edit_cost.py --postgres
 	$(BIN)/python bench/page_apply.py
+	$(BIN)/python bench/board_page.py --postgres
 	$(BIN)/python bench/grouping.py
 	$(BIN)/python bench/profile_sample.py
 

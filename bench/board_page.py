@@ -10,21 +10,21 @@ For each size it fills a fresh board with that many items in every list (nine li
 is a board of 1,000 cards), then times `GET /w/<id>/` in-process, median of --runs:
 - drawn: every card drawn (no kept cards), as every page was before;
 - first: the first person of an audience at this board version (draws and keeps them);
-- next: everyone after them in the same audience (the kept cards);
+- next: everyone after them in the same audience (the kept cards), each after one more
+  person joined, as in a room joining;
 for a participant and for the facilitator, with the page's bytes and SQL queries. Then
-the server time for a room of 200 people opening the page of an unchanged board: one
+the server time for a room of 200 people joining a board nobody edits meanwhile: one
 first and 199 next, against 200 drawn.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
 import time
 
-from edit_cost import drop, setup
+from edit_cost import measure_sizes
 
 ROOM = 200
 NO_KEPT_CARDS = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
@@ -48,6 +48,8 @@ def measure(size: int, runs: int) -> dict[str, dict[str, float]]:
     from django.test import override_settings
     from test_write_queries import make_board
 
+    from sessions.services import join_session
+
     board, _ = make_board(size)
     url = f"/w/{board.workshop.pk}/"
     found = {}
@@ -57,9 +59,12 @@ def measure(size: int, runs: int) -> dict[str, dict[str, float]]:
         with override_settings(CACHES=settings.CACHES | {"board_cards": NO_KEPT_CARDS}):
             for _ in range(runs):
                 drawn.append(page(client, url))
-        for _ in range(runs):
+        for run in range(runs):
             caches["board_cards"].clear()
             first.append(page(client, url))
+            # As in a room joining: someone joins (the board's version moves, its
+            # cards' does not) before the next page.
+            join_session(board.session.join_token, f"{who} {run}", "data")
             kept.append(page(client, url))
         found[who] = {
             "drawn ms": 1000 * statistics.median(t for t, _, _ in drawn),
@@ -71,18 +76,8 @@ def measure(size: int, runs: int) -> dict[str, dict[str, float]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10,111,200")
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--postgres", action="store_true", help="PostgreSQL, not SQLite")
-    args = parser.parse_args()
     os.environ["SERVE_STATIC_FROM_SOURCE"] = "1"  # no collectstatic for a benchmark
-    name = setup(args.postgres)
-    try:
-        sizes = [int(size) for size in args.sizes.split(",")]
-        results = {size: measure(size, args.runs) for size in sizes}
-    finally:
-        drop(name)
+    args, sizes, results = measure_sizes(__doc__.splitlines()[0], measure, "10,111,200", 5)
     print(f"{'PostgreSQL' if args.postgres else 'SQLite'}; board page GET in-process, "
           f"median of {args.runs}; items in every list (nine lists)")
     print(f"{'viewer':12} {'items':>6} {'KB':>7} {'drawn ms':>9} {'q':>3} {'first ms':>9} "

@@ -23,7 +23,9 @@ import statistics
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
@@ -134,18 +136,24 @@ def measure(size: int, runs: int) -> dict[str, dict[str, float]]:
     return found
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10,200,1000")
-    parser.add_argument("--runs", type=int, default=15)
+def measure_sizes(description: str, measure: Callable[[int, int], Any], sizes: str,
+                  runs: int) -> tuple[argparse.Namespace, list[int], dict[int, Any]]:
+    """Read --sizes, --runs and --postgres; measure each size on a throwaway database."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--sizes", default=sizes)
+    parser.add_argument("--runs", type=int, default=runs)
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL, not SQLite")
     args = parser.parse_args()
     name = setup(args.postgres)
     try:
-        sizes = [int(size) for size in args.sizes.split(",")]
-        results = {size: measure(size, args.runs) for size in sizes}
+        chosen = [int(size) for size in args.sizes.split(",")]
+        return args, chosen, {size: measure(size, args.runs) for size in chosen}
     finally:
         drop(name)
+
+
+def main() -> int:
+    args, sizes, results = measure_sizes(__doc__.splitlines()[0], measure, "10,200,1000", 15)
     base = results[sizes[0]]
     print(f"{'PostgreSQL' if args.postgres else 'SQLite'}; median of {args.runs} runs; "
           f"items in every list; x: request + render against {sizes[0]} items")

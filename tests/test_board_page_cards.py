@@ -1,6 +1,8 @@
-"""The board page keeps its cards (and add forms) per board version for everyone who sees
-them alike (templates/board/_list.html, workshop.selectors.cards_variant): a room joining
-a big board renders them once. Kept cards must never show anyone what their own
+"""The board page keeps its cards (and add forms) per change to the board's cards, for
+everyone who sees them alike (templates/board/_list.html, workshop.selectors.cards_version
+and cards_variant): a room joining a big board draws them once. That every kind of event
+the event table calls cardless leaves the kept cards equal to freshly drawn ones is
+tests/test_live_event_kinds.py's. Kept cards must never show anyone what their own
 rendering would not: authors of anonymous lists, other people's private writing,
 facilitators' or editors' controls, or a board older than the page."""
 
@@ -52,14 +54,17 @@ def joined(board: Board, name: str, token: str = "") -> tuple[Client, Membership
     return client, Membership(board.workshop, role, participant=person)
 
 
-def test_the_next_person_in_the_room_gets_the_cards_without_drawing_them(board):
+def test_the_next_person_to_join_gets_the_cards_without_drawing_them(board):
     fill(board.workshop, 20)
-    lou, _ = joined(board, "Lou")
     drawn, pat_page = cards_drawn(board.pat, board.workshop.pk)
     assert drawn > 180  # every card of nine lists of 20 and more
+    # Joining moves the board's version, not its cards' (the event table: it shows in
+    # who takes part only), so each of a room joining one after another finds them kept.
+    lou, _ = joined(board, "Lou")
     drawn, lou_page = cards_drawn(lou, board.workshop.pk)
     assert drawn == 0
     assert PageModel.from_html(lou_page).view() == PageModel.from_html(pat_page).view()
+    assert PageModel.from_html(lou_page).version > PageModel.from_html(pat_page).version
 
 
 def test_a_change_is_on_the_next_page_load_of_someone_whose_cards_were_kept(board):
@@ -82,7 +87,7 @@ def test_a_change_is_on_the_next_page_load_of_someone_whose_cards_were_kept(boar
 
 def test_the_facilitators_kept_cards_never_show_the_room_an_anonymous_author(board):
     # The board's risks are anonymous to the room (the fixture), and Pat wrote one.
-    lou, _ = joined(board, "Lou")  # (joining moves the board's version: first)
+    lou, _ = joined(board, "Lou")
     _, facilitators = cards_drawn(board.fran, board.workshop.pk)
     assert "Added by Pat" in cards(facilitators, "risks")
     _, room = cards_drawn(lou, board.workshop.pk)

@@ -94,6 +94,12 @@ class Touches:
     its_items: bool = False
     audience: bool = False
 
+    @property
+    def cards(self) -> bool:
+        """Whether it may change a card of a list, or their order (the regions it
+        redraws are no list's: tests/test_live_event_kinds.py holds every kind to that)."""
+        return self.item or self.order or self.all_lists or self.whole_list or self.its_items
+
     def __post_init__(self) -> None:
         unknown = set(self.regions) - set(REGIONS)
         if unknown:
@@ -185,3 +191,8 @@ def touches(kind: str) -> Touches | None:
         return TOUCHES[Kind(kind)]
     except ValueError:
         return None
+
+
+# Kinds that change no card: the board page's kept cards outlive them (a join, a timer,
+# a vote: workshop.selectors.cards_version). A kind this code does not know is not one.
+CARDLESS_KINDS = tuple(kind for kind, touched in TOUCHES.items() if not touched.cards)

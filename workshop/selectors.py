@@ -15,7 +15,7 @@ from sessions.selectors import knocking, room_for, room_state, vote_context
 from sessions.viewer import Viewer
 
 from .choices import Quadrant, RoadmapPhase
-from .event_kinds import Kind
+from .event_kinds import CARDLESS_KINDS, Kind
 from .methods import get_method
 from .models import BoardEvent, Recipe, Workshop
 from .sections import LISTS, PRIVATE_LISTS
@@ -95,13 +95,24 @@ def my_items(member: Membership, items: dict[str, list]) -> list[str]:
             if item.author and item.author == member.person]
 
 
+def cards_version(workshop_id: int) -> int:
+    """The board version of the last change to any card or list order: the version the
+    page's kept cards are kept under (templates/board/_list.html). Every change that
+    shows on a card is an event, and the event table says which kinds change none
+    (`CARDLESS_KINDS`: joins, timers, votes, ...), so a room joining one after another
+    shares the cards drawn for the first of them."""
+    last = (BoardEvent.objects.filter(workshop_id=workshop_id)
+            .exclude(kind__in=CARDLESS_KINDS).order_by("-version")
+            .values_list("version", flat=True).first())
+    return last or 0
+
+
 def cards_variant(viewer: Viewer, key: str, items: list) -> str:
     """Who else sees exactly these cards of a list, as part of the key the page keeps
-    them under (templates/board/_list.html): the rendering depends on the viewer only
-    through its audience, whether it may edit and whether the list is anonymous to it,
-    and, in the room, on the person when the list holds their own private writing
-    (which only they see). The board's version is the rest of the key: every change
-    that shows on a card is an event, and every event moves the version."""
+    them under (templates/board/_list.html, with `cards_version`): the rendering depends
+    on the viewer only through its audience, whether it may edit and whether the list
+    is anonymous to it, and, in the room, on the person when the list holds their own
+    private writing (which only they see)."""
     own = viewer.person if not viewer.is_facilitator and any(
         item.private for item in items) else ""
     return (f"{viewer.audience}:{int(viewer.can_edit)}:"
@@ -145,6 +156,7 @@ def board_context(member: Membership) -> dict[str, Any]:
         method=get_method(workshop.method),
         phases=phases,
         blocks=blocks,
+        cards_version=cards_version(workshop.pk),
         north_star=workshop.north_star,
         quadrants=quadrants(recipes),
         roadmap=roadmap_lanes(recipes, votes["dots_by_recipe"]),

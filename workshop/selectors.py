@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 from django.core import serializers
-from django.db.models import Exists, OuterRef
+from django.db.models import CharField, Exists, OuterRef, Value
+from django.utils.functional import SimpleLazyObject
 
 from sessions.access import Membership
 from sessions.models import Room
@@ -18,7 +20,7 @@ from .choices import Quadrant, RoadmapPhase
 from .event_kinds import CARDLESS_KINDS, Kind
 from .methods import get_method
 from .models import BoardEvent, Recipe, Workshop
-from .sections import LISTS, PRIVATE_LISTS
+from .sections import LISTS, PRIVATE_LISTS, Section
 
 # A phase shows the lists named here; by default, the one list named by its section.
 PHASE_LISTS = {"decisions": ("decisions", "action_items", "parking_lot")}
@@ -87,12 +89,31 @@ def viewer_for(member: Membership) -> tuple[Viewer, Room]:
     return Viewer.for_member(member, room), room
 
 
-def my_items(member: Membership, items: dict[str, list]) -> list[str]:
+# What the page needs of a card it may take kept instead of drawing: (pk, author, private).
+CardRow = tuple[int, str, bool]
+
+
+def card_rows(workshop_id: int, viewer: Viewer) -> dict[str, list[CardRow]]:
+    """The cards of every list this viewer sees, as rows, in one query: enough to say
+    which are the person's own and what the kept cards are kept under, without reading
+    (or linking) every item when the kept cards are taken."""
+    parts = [section.model.objects.filter(workshop_id=workshop_id)
+             .annotate(list_key=Value(key, output_field=CharField()))
+             .values_list("pk", "author", "private", "list_key").order_by()
+             for key, section in LISTS.items()]
+    rows: dict[str, list[CardRow]] = {key: [] for key in LISTS}
+    for pk, author, private, key in parts[0].union(*parts[1:], all=True):
+        if viewer.sees_row(private, author):
+            rows[key].append((pk, author, private))
+    return rows
+
+
+def my_items(member: Membership, rows: dict[str, list[CardRow]]) -> list[str]:
     """The ids of the cards this member wrote: their page shows those cards' actions
     (a personal list, in the page, never in a broadcast: it would tell who wrote what
     in anonymous lists)."""
-    return [f"{key}-{item.pk}" for key, listed in items.items() for item in listed
-            if item.author and item.author == member.person]
+    return [f"{key}-{pk}" for key, listed in rows.items() for pk, author, _ in listed
+            if author and author == member.person]
 
 
 def cards_version(workshop_id: int) -> int:
@@ -107,26 +128,34 @@ def cards_version(workshop_id: int) -> int:
     return last or 0
 
 
-def cards_variant(viewer: Viewer, key: str, items: list) -> str:
+def cards_variant(viewer: Viewer, key: str, rows: list[CardRow]) -> str:
     """Who else sees exactly these cards of a list, as part of the key the page keeps
     them under (templates/board/_list.html, with `cards_version`): the rendering depends
     on the viewer only through its audience, whether it may edit and whether the list
     is anonymous to it, and, in the room, on the person when the list holds their own
     private writing (which only they see)."""
     own = viewer.person if not viewer.is_facilitator and any(
-        item.private for item in items) else ""
+        private for _, _, private in rows) else ""
     return (f"{viewer.audience}:{int(viewer.can_edit)}:"
             f"{int(key in viewer.anonymous_sections)}:{own}")
+
+
+def seen(section: Section, workshop_id: int, viewer: Viewer) -> list:
+    """The items of one list this viewer sees, with what their cards show of links."""
+    return [item for item in section.items(workshop_id) if viewer.sees(item)]
 
 
 def board_context(member: Membership) -> dict[str, Any]:
     workshop = member.workshop
     viewer, room = viewer_for(member)
     votes = vote_context(workshop)
-    items = {key: [item for item in section.items(workshop.pk) if viewer.sees(item)]
+    rows = card_rows(workshop.pk, viewer)
+    recipes = seen(LISTS["recipes"], workshop.pk, viewer)  # the roadmap and matrix too
+    # The other lists' items are read only if their cards are drawn, not taken kept.
+    items = {key: recipes if key == "recipes" else
+             SimpleLazyObject(partial(seen, section, workshop.pk, viewer))
              for key, section in LISTS.items()}
     phases = list(workshop.phases.all())
-    recipes = items["recipes"]
     blocks = []
     for phase in phases:
         keys = PHASE_LISTS.get(phase.section, (phase.section,))
@@ -134,7 +163,7 @@ def board_context(member: Membership) -> dict[str, Any]:
             {
                 "section": LISTS[key],
                 "items": items[key],
-                "variant": cards_variant(viewer, key, items[key]),
+                "variant": cards_variant(viewer, key, rows[key]),
                 "add_form": LISTS[key].form(workshop=workshop, prefix=f"add-{key}")
                 if member.can_edit else None,
             }
@@ -151,7 +180,7 @@ def board_context(member: Membership) -> dict[str, Any]:
         people=people_online(workshop.pk),
         knocking=knocking(workshop.pk, viewer.is_facilitator),
         deleted=recently_deleted(workshop.pk, viewer.is_facilitator),
-        my_items=my_items(member, items),
+        my_items=my_items(member, rows),
         **votes,
         method=get_method(workshop.method),
         phases=phases,

@@ -19,6 +19,7 @@ from test_write_queries import make_board
 from sessions import room as room_services
 from sessions.access import Membership
 from sessions.models import Participant, Role
+from workshop import selectors, services
 
 pytestmark = pytest.mark.django_db
 
@@ -137,3 +138,39 @@ def test_a_change_to_a_data_source_shows_on_the_kept_recipe_cards_that_use_it(bo
     _, after = cards_drawn(board.pat, board.workshop.pk)
     assert f"rag-dot-{source.readiness}" in cards(after, "recipes")
     assert cards(after, "recipes") != cards(before, "recipes")
+
+
+def test_private_writing_saved_while_a_page_loads_is_not_kept_for_the_room(board,
+                                                                           monkeypatch):
+    room_services.set_private(board.host, ["parking_lot"])
+    lou, _ = joined(board, "Lou")
+    read_rows = selectors.card_rows
+
+    def then_pat_writes(workshop_id, viewer):
+        rows = read_rows(workshop_id, viewer)
+        if viewer.person == board.pat_member.person:  # from another tab of hers, say
+            add_as(board.pat_member, "parking_lot", question="Private question by Pat")
+        return rows
+
+    monkeypatch.setattr(selectors, "card_rows", then_pat_writes)
+    cards_drawn(board.pat, board.workshop.pk)  # her page gets it from its event
+    _, lou_page = cards_drawn(lou, board.workshop.pk)
+    assert "Private question by Pat" not in lou_page
+
+
+def test_a_change_saved_while_a_page_loads_is_not_hidden_from_later_pages(board,
+                                                                          monkeypatch):
+    lou, _ = joined(board, "Lou")
+    recipe, read = board.recipe, selectors.seen
+
+    def then_someone_edits(section, workshop_id, viewer):
+        items = read(section, workshop_id, viewer)
+        if section.key == "recipes":  # just after the page read the recipes
+            services.update_item(board.host, section, recipe.pk, {"title": "Renamed"}, None)
+        return items
+
+    monkeypatch.setattr(selectors, "seen", then_someone_edits)
+    cards_drawn(board.pat, board.workshop.pk)
+    monkeypatch.setattr(selectors, "seen", read)
+    _, lou_page = cards_drawn(lou, board.workshop.pk)
+    assert "Renamed" in cards(lou_page, "recipes")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from functools import partial
 from typing import Any
@@ -128,16 +129,24 @@ def cards_version(workshop_id: int) -> int:
     return last or 0
 
 
-def cards_variant(viewer: Viewer, key: str, rows: list[CardRow]) -> str:
-    """Who else sees exactly these cards of a list, as part of the key the page keeps
-    them under (templates/board/_list.html, with `cards_version`): the rendering depends
-    on the viewer only through its audience, whether it may edit and whether the list
-    is anonymous to it, and, in the room, on the person when the list holds their own
-    private writing (which only they see)."""
-    own = viewer.person if not viewer.is_facilitator and any(
-        private for _, _, private in rows) else ""
+def cards_viewer(viewer: Viewer, rows: list[CardRow]) -> Viewer:
+    """Whom a list's cards are drawn for: the viewer, but in the room without their
+    person unless the list holds their own private writing (their only cards no one
+    else in the room sees). Drawn for exactly what the key says, cards kept for the
+    room never hold a private card that came in after the rows were read."""
+    if viewer.is_facilitator or not any(private for _, _, private in rows):
+        return dataclasses.replace(viewer, person="")
+    return viewer
+
+
+def cards_variant(viewer: Viewer, key: str) -> str:
+    """Who else sees exactly the cards of a list drawn for `viewer` (`cards_viewer`), as
+    part of the key the page keeps them under (templates/board/_list.html, with
+    `cards_version`): a rendering depends on the viewer only through its audience,
+    whether it may edit, whether the list is anonymous to it, and whose private writing
+    it shows."""
     return (f"{viewer.audience}:{int(viewer.can_edit)}:"
-            f"{int(key in viewer.anonymous_sections)}:{own}")
+            f"{int(key in viewer.anonymous_sections)}:{viewer.person}")
 
 
 def seen(section: Section, workshop_id: int, viewer: Viewer) -> list:
@@ -149,11 +158,14 @@ def board_context(member: Membership) -> dict[str, Any]:
     workshop = member.workshop
     viewer, room = viewer_for(member)
     votes = vote_context(workshop)
+    # First: whatever is read after it is at least as new as the version it keys.
+    version = cards_version(workshop.pk)
     rows = card_rows(workshop.pk, viewer)
+    drawn_for = {key: cards_viewer(viewer, rows[key]) for key in LISTS}
     recipes = seen(LISTS["recipes"], workshop.pk, viewer)  # the roadmap and matrix too
     # The other lists' items are read only if their cards are drawn, not taken kept.
-    items = {key: recipes if key == "recipes" else
-             SimpleLazyObject(partial(seen, section, workshop.pk, viewer))
+    items = {key: [r for r in recipes if drawn_for[key].sees(r)] if key == "recipes" else
+             SimpleLazyObject(partial(seen, section, workshop.pk, drawn_for[key]))
              for key, section in LISTS.items()}
     phases = list(workshop.phases.all())
     blocks = []
@@ -163,7 +175,7 @@ def board_context(member: Membership) -> dict[str, Any]:
             {
                 "section": LISTS[key],
                 "items": items[key],
-                "variant": cards_variant(viewer, key, rows[key]),
+                "variant": cards_variant(drawn_for[key], key),
                 "add_form": LISTS[key].form(workshop=workshop, prefix=f"add-{key}")
                 if member.can_edit else None,
             }
@@ -185,7 +197,7 @@ def board_context(member: Membership) -> dict[str, Any]:
         method=get_method(workshop.method),
         phases=phases,
         blocks=blocks,
-        cards_version=cards_version(workshop.pk),
+        cards_version=version,
         north_star=workshop.north_star,
         quadrants=quadrants(recipes),
         roadmap=roadmap_lanes(recipes, votes["dots_by_recipe"]),

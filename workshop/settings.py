@@ -195,12 +195,13 @@ CACHES = {
     },
     # The board page's cards, by board version and by who sees them alike
     # (templates/board/_list.html): a room joining a big board renders them once. Per
-    # process; an entry is one list's cards (about 1.8 KB a card).
+    # process; an entry is one list's cards (about 1.8 KB a card) or add form, for one
+    # audience: about 45 for a board, and one per author while a list is written privately.
     "board_cards": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "board-cards",
         "TIMEOUT": 600,
-        "OPTIONS": {"MAX_ENTRIES": 64},
+        "OPTIONS": {"MAX_ENTRIES": 128},
     },
     # Roadmap PDFs by board version (exports/pdf.py): an unchanged board is served
     # without printing it again. On disk, so every worker shares it.

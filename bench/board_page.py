@@ -27,7 +27,6 @@ import time
 from edit_cost import measure_sizes
 
 ROOM = 200
-NO_KEPT_CARDS = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
 
 
 def page(client, url: str) -> tuple[float, int, int]:
@@ -43,9 +42,8 @@ def page(client, url: str) -> tuple[float, int, int]:
 
 
 def measure(size: int, runs: int) -> dict[str, dict[str, float]]:
-    from django.conf import settings
     from django.core.cache import caches
-    from django.test import override_settings
+    from page_model import cards_drawn_afresh
     from test_write_queries import make_board
 
     from sessions.services import join_session
@@ -56,7 +54,7 @@ def measure(size: int, runs: int) -> dict[str, dict[str, float]]:
     for who, client in (("participant", board.pat), ("facilitator", board.fran)):
         page(client, url)  # warm: templates compiled, the connection open
         drawn, first, kept = [], [], []
-        with override_settings(CACHES=settings.CACHES | {"board_cards": NO_KEPT_CARDS}):
+        with cards_drawn_afresh():
             for _ in range(runs):
                 drawn.append(page(client, url))
         for run in range(runs):

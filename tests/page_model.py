@@ -12,13 +12,26 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
+from django.conf import settings
+from django.test import override_settings
+
 from sessions.viewer import FACILITATORS, ROOM
 from workshop.choices import Quadrant
 from workshop.sections import LISTS
+
+
+@contextmanager
+def cards_drawn_afresh() -> Iterator[None]:
+    """Pages loaded inside draw every card: none taken kept (templates/board/_list.html)."""
+    dummy = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+    with override_settings(CACHES=settings.CACHES | {"board_cards": dummy}):
+        yield
 
 # Regions whose content does not depend on the moment (the room bar's timer does, and
 # presence depends on who is connected, so they are compared by the tests that need it).

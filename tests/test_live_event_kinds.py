@@ -8,10 +8,9 @@ import io
 from collections.abc import Callable
 
 import pytest
-from django.conf import settings
-from django.test import Client, override_settings
+from django.test import Client
 from django.utils import timezone
-from page_model import COMPARED_REGIONS, PageModel
+from page_model import COMPARED_REGIONS, PageModel, cards_drawn_afresh
 from sample_files import customers
 from samples import add_as
 
@@ -29,8 +28,6 @@ from workshop.models import BoardEvent, Workshop
 from workshop.sections import LISTS
 
 pytestmark = pytest.mark.django_db
-
-NO_KEPT_CARDS = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
 
 
 class Board:
@@ -61,7 +58,7 @@ class Board:
         afresh (what the kept cards must equal)."""
         url = f"/w/{(workshop or self.workshop).pk}/"
         if drawn:
-            with override_settings(CACHES=settings.CACHES | {"board_cards": NO_KEPT_CARDS}):
+            with cards_drawn_afresh():
                 response = client.get(url)
         else:
             response = client.get(url)

@@ -162,11 +162,13 @@ def board_context(member: Membership) -> dict[str, Any]:
     version = cards_version(workshop.pk)
     rows = card_rows(workshop.pk, viewer)
     drawn_for = {key: cards_viewer(viewer, rows[key]) for key in LISTS}
-    recipes = seen(LISTS["recipes"], workshop.pk, viewer)  # the roadmap and matrix too
-    # The other lists' items are read only if their cards are drawn, not taken kept.
-    items = {key: [r for r in recipes if drawn_for[key].sees(r)] if key == "recipes" else
-             SimpleLazyObject(partial(seen, section, workshop.pk, drawn_for[key]))
-             for key, section in LISTS.items()}
+    # The other lists' items are read only if their cards are drawn, not taken kept; the
+    # recipes always, for the roadmap and the matrix.
+    items: dict[str, Any] = {
+        key: SimpleLazyObject(partial(seen, section, workshop.pk, drawn_for[key]))
+        for key, section in LISTS.items()}
+    recipes = seen(LISTS["recipes"], workshop.pk, viewer)
+    items["recipes"] = [recipe for recipe in recipes if drawn_for["recipes"].sees(recipe)]
     phases = list(workshop.phases.all())
     blocks = []
     for phase in phases:

@@ -193,8 +193,8 @@ CACHES = {
         "TIMEOUT": 30,
         "OPTIONS": {"MAX_ENTRIES": 64},
     },
-    # The board page's cards, by board version and by who sees them alike
-    # (templates/board/_list.html): a room joining a big board renders them once. Per
+    # The board page's cards, by the last change to the board's cards and by who sees
+    # them alike (templates/board/_list.html): a room joining a big board draws them once. Per
     # process; an entry is one list's cards (about 1.8 KB a card) or add form, for one
     # audience: about 45 for a board, and one per author while a list is written privately.
     "board_cards": {

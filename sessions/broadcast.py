@@ -9,10 +9,11 @@ import asyncio
 import logging
 import queue
 import threading
+from collections.abc import Coroutine
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections, connections
 
@@ -57,11 +58,7 @@ def _send_all(messages: list[tuple[str, dict[str, Any]]]) -> None:
 
     try:
         if BROADCASTER.is_current():
-            # No event loop of its own: hand the sends to the server's, as async_to_sync
-            # does for a request's thread.
-            assert BROADCASTER.loop is not None
-            asyncio.run_coroutine_threadsafe(send_in_order(),
-                                             BROADCASTER.loop).result(SEND_TIMEOUT)
+            BROADCASTER.run(send_in_order())
         else:
             async_to_sync(send_in_order)()
     except Exception as error:  # noqa: BLE001 - the write is saved; pages catch up
@@ -80,6 +77,11 @@ class Broadcaster:
 
     def __init__(self) -> None:
         self.loop: asyncio.AbstractEventLoop | None = None
+        # The thread's own loop, for a layer whose connections are per loop (Redis):
+        # its sends then do not queue behind the server's loop writing frames to every
+        # socket (four round trips to Redis per group message, each one a turn of a busy
+        # loop). The in-memory layer's queues belong to the server's loop.
+        self.own_loop: asyncio.AbstractEventLoop | None = None
         self.events: queue.SimpleQueue[BoardEvent] = queue.SimpleQueue()
         self.thread: threading.Thread | None = None
         self.lock = threading.Lock()
@@ -103,7 +105,19 @@ class Broadcaster:
         self.events.put(event)
         return True
 
+    def run(self, sends: Coroutine[Any, Any, None]) -> None:
+        """Run these sends from the broadcaster's thread, within SEND_TIMEOUT."""
+        if self.own_loop is not None:
+            self.own_loop.run_until_complete(asyncio.wait_for(sends, SEND_TIMEOUT))
+            return
+        # No loop of its own: hand the sends to the server's, as async_to_sync does for
+        # a request's thread.
+        assert self.loop is not None
+        asyncio.run_coroutine_threadsafe(sends, self.loop).result(SEND_TIMEOUT)
+
     def _run(self) -> None:
+        if not isinstance(get_channel_layer(), InMemoryChannelLayer):
+            self.own_loop = asyncio.new_event_loop()
         while True:
             event = self.events.get()
             close_old_connections()

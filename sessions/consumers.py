@@ -9,10 +9,14 @@ import asyncio
 import contextlib
 import json
 import logging
+import uuid
 from typing import Any
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
+from channels.utils import await_many_dispatch
 from django.conf import settings
 
 from . import layer_watch, presence
@@ -54,7 +58,7 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         it with a code the page reconnects after, and clean up, logging once per
         outage rather than one traceback per socket."""
         try:
-            await super().__call__(scope, receive, send)
+            await self.run(scope, receive, send)
         except Exception as error:
             if is_layer_error(error):
                 CHANNEL_LAYER.failed(error)
@@ -63,6 +67,23 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             await self.leave()
             with contextlib.suppress(Exception):
                 await send({"type": "websocket.close", "code": TRY_AGAIN})
+
+    async def run(self, scope, receive, send) -> None:
+        """channels' AsyncConsumer.__call__, except that what comes to this socket from
+        outside its page (its person's regroup and kick) comes from the process's hub
+        through `inbox`, not from the channel layer. A socket receiving from the layer
+        is one more receiver of the process's one key in Redis, and channels-redis loses
+        the message a receive was popping when it is cancelled, as every socket's is when
+        its page closes: that message is the hub's, a frame for every socket of the
+        process (found by tests/test_live_consumer.py's presence test on PostgreSQL)."""
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        # Names the socket's presence row (sessions/presence.py); no layer channel.
+        self.channel_name = f"socket!{uuid.uuid4().hex}"
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.base_send = send
+        with contextlib.suppress(StopConsumer):
+            await await_many_dispatch([receive, self.inbox.get], self.dispatch)
 
     async def connect(self) -> None:
         self.workshop_id = int(self.scope["url_route"]["kwargs"]["pk"])
@@ -282,6 +303,8 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
 
 class NoSuchSocket(AsyncJsonWebsocketConsumer):
     """A websocket at an address that is no board's (`/ws/w/abc/`): say so and close."""
+
+    channel_layer_alias = "none"  # no layer configured under it: it receives from none
 
     async def connect(self) -> None:
         await self.accept()

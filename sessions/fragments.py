@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -178,14 +178,30 @@ def _in_order(targets: Iterable[Target]) -> list[Target]:
     return sorted(kept, key=lambda t: (rank[t.kind], t.name, t.pk, t.via))
 
 
+def placed_items(key: str, workshop_id: int, pks: Iterable[int] | None) -> Any:
+    """These items of a list (None: all), each with the pk of the item before it in the
+    list (so that a page that missed one puts it in the same place as the others)."""
+    section = LISTS[key]
+    before = (section.model.objects.filter(workshop_id=OuterRef("workshop_id"))
+              .filter(Q(position__lt=OuterRef("position"))
+                      | Q(position=OuterRef("position"), pk__lt=OuterRef("pk")))
+              .order_by("-position", "-pk").values("pk")[:1])
+    items = section.items(workshop_id)
+    if pks is not None:
+        items = items.filter(pk__in=list(pks))
+    return items.annotate(previous_pk=Subquery(before))
+
+
 class Renderer:
     """Renders targets for one workshop, reusing the reads several targets share."""
 
-    def __init__(self, workshop: Workshop, room: Room):
+    def __init__(self, workshop: Workshop, room: Room,
+                 items: Mapping[tuple[str, int], Any] | None = None):
         self.workshop, self.room = workshop, room
         self._recipes: list | None = None
         self._votes: dict[str, Any] | None = None
-        self._items: dict[tuple[str, int], Any] = {}  # None: not on the board (deleted)
+        # Read already, by (list, pk); None: not on the board (deleted).
+        self._items: dict[tuple[str, int], Any] = dict(items or {})
         self._linked: dict[Target, list] = {}
         self._public: dict[tuple[str, str, int, int | None], list[dict[str, Any]]] = {}
         self._order_rows: dict[str, list[tuple[int, bool, str]]] = {}
@@ -259,7 +275,7 @@ class Renderer:
         catch-up after an outage names dozens)."""
         wanted: dict[str, set[int]] = {}
         for target in targets:
-            if target.kind == "item" and target.pk:
+            if target.kind == "item" and target.pk and (target.name, target.pk) not in self._items:
                 wanted.setdefault(target.name, set()).add(target.pk)
         for key, pks in wanted.items():
             if len(pks) > 1:
@@ -267,18 +283,7 @@ class Renderer:
                 self._items.update({(key, pk): found.get(pk) for pk in pks})
 
     def _placed_items(self, key: str, pks: Iterable[int] | None) -> Any:
-        """These items of a list (None: all), each with the pk of the item before it in
-        the list (so that a page that missed one puts it in the same place as the
-        others)."""
-        section = LISTS[key]
-        before = (section.model.objects.filter(workshop_id=OuterRef("workshop_id"))
-                  .filter(Q(position__lt=OuterRef("position"))
-                          | Q(position=OuterRef("position"), pk__lt=OuterRef("pk")))
-                  .order_by("-position", "-pk").values("pk")[:1])
-        items = section.items(self.workshop.pk)
-        if pks is not None:
-            items = items.filter(pk__in=list(pks))
-        return items.annotate(previous_pk=Subquery(before))
+        return placed_items(key, self.workshop.pk, pks)
 
     def item(self, key: str, pk: int, viewer: Viewer) -> list[dict[str, Any]]:
         if (key, pk) in self._items:
@@ -540,12 +545,14 @@ class Deliveries:
 
 def render(workshop: Workshop, targets: Iterable[Target], *, version: int, kind: str,
            audiences: Iterable[str] = AUDIENCES, events: Iterable[BoardEvent] = (),
-           person: str = "", authors: bool = False) -> Deliveries:
+           person: str = "", authors: bool = False,
+           items: Mapping[tuple[str, int], Any] | None = None) -> Deliveries:
     """The encoded frames of these targets for each audience (the room's as `person`
     sees it: a catch-up is for one page), and, with `authors`, for each person of the
     room whose private writing they show and whose frames therefore differ. What
-    viewers see alike is rendered once; only what differs is rendered per viewer."""
-    renderer = Renderer(workshop, room_for(workshop))
+    viewers see alike is rendered once; only what differs is rendered per viewer.
+    `items`: items already read, by (list, pk)."""
+    renderer = Renderer(workshop, room_for(workshop), items)
     room = renderer.room
     targets = _in_order(targets)
     renderer.preload(targets)
@@ -580,10 +587,32 @@ def _with_room(workshop_id: int) -> Workshop:
 def event_deliveries(event: BoardEvent) -> Deliveries:
     """The frames one committed event sends to each audience, and to the author of the
     private item it changed (who sees it; the rest of the room does not)."""
-    workshop = _with_room(event.workshop_id)
     targets = targets_for(event)
-    return render(workshop, whole_board() if targets is None else targets,
-                  version=event.version, kind="event", events=[event], authors=True)
+    chosen = whole_board() if targets is None else targets
+    changed = _changed_item(event, chosen)
+    if changed is None:
+        workshop, items = _with_room(event.workshop_id), {}
+    else:
+        target, item = changed
+        workshop, items = item.workshop, {(target.name, target.pk): item}
+    return render(workshop, chosen, version=event.version, kind="event", events=[event],
+                  authors=True, items=items)
+
+
+def _changed_item(event: BoardEvent, targets: Iterable[Target]) -> tuple[Target, Any] | None:
+    """The one item the event changed, read with its workshop and room: one query
+    where most events' broadcasts make two, on the path of every edit to every screen.
+    None when the event names no item or several (those are read together, in
+    `Renderer.preload`), or the item is gone (deleted since)."""
+    touched = touches(event.kind)
+    items = [t for t in targets if t.kind == "item"]
+    if (touched is None or not touched.item or len(items) != 1 or not event.item_id
+            or items[0].pk != event.item_id):
+        return None
+    target = items[0]
+    item = (placed_items(target.name, event.workshop_id, [target.pk])
+            .select_related("workshop__room__current_phase").first())
+    return None if item is None else (target, item)
 
 
 def event_frames(event: BoardEvent) -> dict[str, list[str]]:

@@ -17,7 +17,8 @@ the moment a regroup arrives, that person's sockets get nothing more until their
 consumer has read the new role (their frames wait, and are dropped if the audience
 changed: a demoted co-facilitator sees no facilitators' frame saved after the
 demotion); from a kick, nothing at all. The hub then hands the message to each of
-those sockets' own channel, for its consumer to act on.
+those sockets' inbox, for its consumer to act on (the hub is the process's only
+receiver from the layer: sessions/consumers.py, `BoardConsumer.run`).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ REGROUP = "board.regroup"
 
 
 class Socket(Protocol):
-    channel_name: str
+    inbox: asyncio.Queue[dict[str, Any]]  # what its consumer acts on, in order
 
     @property
     def person(self) -> str: ...
@@ -110,8 +111,8 @@ class Hub:
     async def lost(self, channel: str) -> None:
         """The layer failed under the hub: its sockets hear nothing any more, so each is
         closed with "try again" (the page reconnects, and the hub starts afresh when a
-        socket joins again). The sockets' own receive may never see the failure: the
-        layer gives one receiver of the process the error, and it may be the hub."""
+        socket joins again). The sockets do not receive from the layer (the hub is
+        the process's one receiver), so they hear of the failure only from here."""
         if self.channel != channel:
             return
         sockets = {socket for members in self.sockets.values() for socket in members}
@@ -136,7 +137,7 @@ class Hub:
                 self.held.setdefault(socket, [])
             forwarded = {k: v for k, v in message.items()
                          if k not in ("group", "persons", "everyone")}
-            await self.layer.send(socket.channel_name, forwarded)
+            socket.inbox.put_nowait(forwarded)
             if message["type"] == KICK:
                 await self.discard(group, socket)
 

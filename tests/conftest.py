@@ -36,7 +36,7 @@ def layer(request, settings):
     if request.param == "redis":
         assert service_up(6379), "These tests need the local Redis server on 127.0.0.1:6379."
         settings.CHANNEL_LAYERS = {"default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "sessions.layer.TwoTripRedisChannelLayer",
             "CONFIG": {"hosts": [{"address": "redis://127.0.0.1:6379/0",
                                   "socket_timeout": None}],
                        "prefix": "attune-test-" + uuid.uuid4().hex[:8]}}}

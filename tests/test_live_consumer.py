@@ -117,6 +117,38 @@ async def test_presence_shows_who_joins_and_leaves(layer, facilitator_client, pa
     await host.close()
 
 
+async def test_only_the_processs_hub_receives_from_the_channel_layer(
+        layer, facilitator_client, pat, workshop, monkeypatch):
+    """Every socket's page closes some time, and closing cancels the socket's receives;
+    channels-redis loses the message a cancelled receive was popping, and in a process
+    whose receivers share one key in Redis that is anyone's: the hub's next frame for
+    every socket. So sockets receive nothing from the layer; the hub hands them their
+    kick and regroup in the process (found as a lost presence frame, on PostgreSQL)."""
+    from channels.layers import get_channel_layer
+
+    from sessions.hub import hub
+
+    channel_layer = get_channel_layer()
+    receivers = []
+    receive = channel_layer.receive
+
+    async def counted(channel):
+        receivers.append(channel)
+        return await receive(channel)
+
+    monkeypatch.setattr(channel_layer, "receive", counted)
+    host = Socket(facilitator_client, workshop.pk)
+    await host.open()
+    the_hubs = hub(channel_layer).channel
+    guest = Socket(pat, workshop.pk)
+    await guest.open()
+    await host.next(lambda f: f["type"] == "presence" and "Pat" in html_of(f))
+    await guest.close()
+    await host.next(lambda f: f["type"] == "presence" and "Pat" not in html_of(f))
+    await host.close()
+    assert receivers and set(receivers) == {the_hubs}
+
+
 async def group_members(name: str) -> set[str]:
     from channels.layers import get_channel_layer
 
@@ -403,7 +435,7 @@ async def test_a_socket_whose_groups_redis_lost_rejoins_and_hears_the_next_edit(
     assert service_up(6379), "This test needs the local Redis server on 127.0.0.1:6379."
     prefix = "attune-test-" + uuid.uuid4().hex[:8]
     settings.CHANNEL_LAYERS = {"default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "sessions.layer.TwoTripRedisChannelLayer",
         "CONFIG": {"hosts": [{"address": "redis://127.0.0.1:6379/0", "socket_timeout": None}],
                    "prefix": prefix}}}
     socket = Socket(pat, workshop.pk)

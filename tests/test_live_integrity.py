@@ -377,7 +377,7 @@ async def test_with_the_channel_layer_down_a_socket_hears_why_and_may_retry(
         participant_client, workshop, settings):
     # A Redis nobody listens on: the layer is down, as in an outage.
     settings.CHANNEL_LAYERS = {"default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "sessions.layer.TwoTripRedisChannelLayer",
         "CONFIG": {"hosts": [{"address": f"redis://127.0.0.1:{free_port()}/0",
                               "socket_timeout": None}]}}}
     sock = Socket(participant_client, workshop.pk)

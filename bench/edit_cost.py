@@ -37,6 +37,9 @@ def setup(postgres: bool) -> str | None:
     os.environ["BROADCAST_THREAD"] = "0"  # no server loop here: rendered in step, timed apart
     os.environ["LOG_LEVEL"] = "WARNING"
     os.environ["ALLOWED_HOSTS"] = "testserver"  # django.test.Client's host
+    # One person writes every run of every edit, faster than anyone may (30 per 3 s):
+    # this measures a write's cost, not its limit (tests/test_limits.py holds that).
+    os.environ["LIMIT_WRITES"] = "1000000/3"
     name = None
     if postgres:
         import psycopg

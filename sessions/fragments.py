@@ -589,30 +589,28 @@ def event_deliveries(event: BoardEvent) -> Deliveries:
     private item it changed (who sees it; the rest of the room does not)."""
     targets = targets_for(event)
     chosen = whole_board() if targets is None else targets
-    changed = _changed_item(event, chosen)
-    if changed is None:
-        workshop, items = _with_room(event.workshop_id), {}
-    else:
-        target, item = changed
-        workshop, items = item.workshop, {(target.name, target.pk): item}
+    target = _changed_item(event, chosen)
+    item = None
+    if target is not None:
+        item = (placed_items(target.name, event.workshop_id, [target.pk])
+                .select_related("workshop__room__current_phase").first())
+    workshop = _with_room(event.workshop_id) if item is None else item.workshop
+    items = {} if target is None else {(target.name, target.pk): item}  # None: deleted
     return render(workshop, chosen, version=event.version, kind="event", events=[event],
                   authors=True, items=items)
 
 
-def _changed_item(event: BoardEvent, targets: Iterable[Target]) -> tuple[Target, Any] | None:
-    """The one item the event changed, read with its workshop and room: one query
-    where most events' broadcasts make two, on the path of every edit to every screen.
-    None when the event names no item or several (those are read together, in
-    `Renderer.preload`), or the item is gone (deleted since)."""
+def _changed_item(event: BoardEvent, targets: Iterable[Target]) -> Target | None:
+    """The one item the event changed, when it changed one: read with its workshop and
+    room, one query where most events' broadcasts would make two, on the path of every
+    edit to every screen. None when it names no item, or several (those are read
+    together, in `Renderer.preload`)."""
     touched = touches(event.kind)
     items = [t for t in targets if t.kind == "item"]
     if (touched is None or not touched.item or len(items) != 1 or not event.item_id
             or items[0].pk != event.item_id):
         return None
-    target = items[0]
-    item = (placed_items(target.name, event.workshop_id, [target.pk])
-            .select_related("workshop__room__current_phase").first())
-    return None if item is None else (target, item)
+    return items[0]
 
 
 def event_frames(event: BoardEvent) -> dict[str, list[str]]:

@@ -46,10 +46,12 @@ def frames_message(group_name: str, texts: list[str],
     return {"type": FRAME, "group": group_name, "texts": texts, "personal": personal}
 
 
-def _send_all(messages: list[tuple[str, dict[str, Any]]]) -> None:
-    """Send these group messages in this order, in one hop to the event loop (each hop
-    waits for the loop, which is busy writing frames to sockets: one per event, not
-    one per audience)."""
+Messages = list[tuple[str, dict[str, Any]]]
+
+
+def _send_all(messages: Messages) -> None:
+    """Send these group messages in this order, in one hop to an event loop (one per
+    event, not one per audience)."""
     layer = get_channel_layer()
 
     async def send_in_order() -> None:
@@ -58,7 +60,7 @@ def _send_all(messages: list[tuple[str, dict[str, Any]]]) -> None:
 
     try:
         if BROADCASTER.is_current():
-            BROADCASTER.run(send_in_order())
+            BROADCASTER.run(send_in_order(), layer)
         else:
             async_to_sync(send_in_order)()
     except Exception as error:  # noqa: BLE001 - the write is saved; pages catch up
@@ -69,7 +71,9 @@ def _send_all(messages: list[tuple[str, dict[str, Any]]]) -> None:
 
 class Broadcaster:
     """Renders and sends committed events on a thread of its own, one at a time in the
-    order they committed, so that a write's answer does not wait on the fan-out.
+    order they committed, so that a write's answer does not wait on the fan-out; and
+    the kicks and regroups of committed writes in that same order, so that a removed
+    person's sockets get nothing saved after the removal.
 
     It works once the server's event loop is known (`bind`, from workshop/asgi.py) and
     `settings.BROADCAST_THREAD` is on; otherwise (the test process, management
@@ -79,10 +83,10 @@ class Broadcaster:
         self.loop: asyncio.AbstractEventLoop | None = None
         # The thread's own loop, for a layer whose connections are per loop (Redis):
         # its sends then do not queue behind the server's loop writing frames to every
-        # socket (four round trips to Redis per group message, each one a turn of a busy
-        # loop). The in-memory layer's queues belong to the server's loop.
+        # socket (each round trip to Redis a turn of a busy loop). The in-memory layer's
+        # queues belong to the server's loop.
         self.own_loop: asyncio.AbstractEventLoop | None = None
-        self.events: queue.SimpleQueue[BoardEvent] = queue.SimpleQueue()
+        self.jobs: queue.SimpleQueue[BoardEvent | Messages] = queue.SimpleQueue()
         self.thread: threading.Thread | None = None
         self.lock = threading.Lock()
 
@@ -92,8 +96,9 @@ class Broadcaster:
     def is_current(self) -> bool:
         return self.thread is not None and threading.current_thread() is self.thread
 
-    def submit(self, event: BoardEvent) -> bool:
-        """Queue the event; False if it must be published here and now instead."""
+    def submit(self, job: BoardEvent | Messages) -> bool:
+        """Queue an event to publish, or group messages to send; False if it must be
+        done here and now instead."""
         loop = self.loop
         if not settings.BROADCAST_THREAD or loop is None or not loop.is_running():
             return False
@@ -102,36 +107,40 @@ class Broadcaster:
                 self.thread = threading.Thread(target=self._run, name="broadcaster",
                                                daemon=True)
                 self.thread.start()
-        self.events.put(event)
+        self.jobs.put(job)
         return True
 
-    def run(self, sends: Coroutine[Any, Any, None]) -> None:
-        """Run these sends from the broadcaster's thread, within SEND_TIMEOUT."""
-        if self.own_loop is not None:
-            self.own_loop.run_until_complete(asyncio.wait_for(sends, SEND_TIMEOUT))
+    def run(self, sends: Coroutine[Any, Any, None], layer: Any) -> None:
+        """Run these sends on `layer` from the broadcaster's thread, within
+        SEND_TIMEOUT."""
+        if isinstance(layer, InMemoryChannelLayer):
+            # Hand the sends to the server's loop, as async_to_sync does for a
+            # request's thread.
+            assert self.loop is not None
+            asyncio.run_coroutine_threadsafe(sends, self.loop).result(SEND_TIMEOUT)
             return
-        # No loop of its own: hand the sends to the server's, as async_to_sync does for
-        # a request's thread.
-        assert self.loop is not None
-        asyncio.run_coroutine_threadsafe(sends, self.loop).result(SEND_TIMEOUT)
+        if self.own_loop is None:
+            self.own_loop = asyncio.new_event_loop()
+        self.own_loop.run_until_complete(asyncio.wait_for(sends, SEND_TIMEOUT))
 
     def _run(self) -> None:
-        if not isinstance(get_channel_layer(), InMemoryChannelLayer):
-            self.own_loop = asyncio.new_event_loop()
         while True:
-            event = self.events.get()
+            job = self.jobs.get()
+            if isinstance(job, list):
+                _send_all(job)
+                continue
             close_old_connections()
             try:
-                _publish(event)
+                _publish(job)
             except Exception:  # noqa: BLE001 - one bad event must not stop the others
-                log.exception("Broadcast of board %s event %s failed", event.workshop_id,
-                              event.version)
-            if self.events.empty():
+                log.exception("Broadcast of board %s event %s failed", job.workshop_id,
+                              job.version)
+            if self.jobs.empty():
                 connections.close_all()  # back to the pool while there is nothing to do
 
 
 BROADCASTER = Broadcaster()
-SEND_TIMEOUT = 10.0  # seconds a send may wait for the server's event loop
+SEND_TIMEOUT = 10.0  # seconds an event's sends may take (Redis, or a busy loop)
 
 
 def publish_event(event: BoardEvent) -> None:
@@ -185,11 +194,14 @@ def kick_everyone(workshop_id: int, code: int, reason: str) -> None:
 
 
 def _to_persons(workshop_id: int, message: dict[str, Any]) -> None:
-    _send_all(_person_messages(workshop_id, message))
+    """Behind the events committed before it (a write sends this from its on-commit
+    hooks, after its event's): the hubs see a kick before any frame saved after it."""
+    messages = _person_messages(workshop_id, message)
+    if not BROADCASTER.submit(messages):
+        _send_all(messages)
 
 
-def _person_messages(workshop_id: int,
-                     message: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+def _person_messages(workshop_id: int, message: dict[str, Any]) -> Messages:
     # On the board's groups, not the persons' own: each process's hub must see it in
     # order with the frames around it (sessions/hub.py).
     return [(group(workshop_id, audience), message | {"group": group(workshop_id, audience)})

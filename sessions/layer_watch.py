@@ -70,9 +70,8 @@ async def _watch(layer: Any) -> None:
                 await connection.set(key, b"1", ex=KEY_LIFETIME)
         except Exception:  # noqa: BLE001 - Redis is down
             if known:
-                # A socket's own receive may never see it (the layer gives the error to
-                # one receiver of the process, perhaps the hub): close them all, and the
-                # pages come back when Redis does.
+                # Sockets do not receive from the layer (the hub does, and may be idle):
+                # close them all, and the pages come back when Redis does.
                 await _lose_all()
             known = False
             continue

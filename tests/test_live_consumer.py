@@ -494,3 +494,34 @@ async def test_the_broadcast_thread_sends_every_event_in_commit_order(settings, 
     assert versions == list(range(start + 1, start + 1 + len(added)))
     assert BROADCASTER.thread is not None and BROADCASTER.thread.is_alive()
     await socket.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif("postgresql" not in django_settings.DATABASES["default"]["ENGINE"],
+                    reason="runs in the PostgreSQL pass: the broadcaster's thread reads "
+                           "with a connection of its own, which SQLite's in-memory test "
+                           "database does not serve next to writes")
+async def test_with_the_broadcast_thread_a_removed_persons_socket_gets_nothing_saved_after(
+        layer, settings, pat, host, workshop):
+    """As the servers run: the kick travels behind the events committed before it, on
+    the broadcaster's thread, so the hubs close a removed person's sockets before any
+    frame of a write saved after the removal (sent apart, from the request's thread, the
+    kick could reach Redis after the broadcaster's next frames)."""
+    from sessions.broadcast import BROADCASTER
+    from sessions.closecodes import REMOVED
+
+    settings.BROADCAST_THREAD = True
+    BROADCASTER.bind(asyncio.get_running_loop())
+    socket = Socket(pat, workshop.pk)
+    await socket.open(version=await db(version_of)(workshop))
+    person = await db(Participant.objects.get)(display_name="Pat")
+
+    def remove_then_write():
+        session_services.remove_participant(host, person.pk)
+        return [add_item(host, "decisions", decision=f"After Pat left {n}") for n in range(3)]
+
+    after = await db(remove_then_write)()
+    assert await socket.closed(timeout=10) == REMOVED
+    seen = {op_id for frame in socket.frames if frame["type"] == "event"
+            for op_id in op_ids(frame)}
+    assert not seen & {f"decisions-{item.pk}" for item in after}

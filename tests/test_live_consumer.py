@@ -502,18 +502,20 @@ async def test_the_broadcast_thread_sends_every_event_in_commit_order(settings, 
                            "with a connection of its own, which SQLite's in-memory test "
                            "database does not serve next to writes")
 async def test_with_the_broadcast_thread_a_removed_persons_socket_gets_nothing_saved_after(
-        layer, settings, pat, host, workshop):
+        layer, settings, pat, kim, host, workshop):
     """As the servers run: the kick travels behind the events committed before it, on
     the broadcaster's thread, so the hubs close a removed person's sockets before any
     frame of a write saved after the removal (sent apart, from the request's thread, the
-    kick could reach Redis after the broadcaster's next frames)."""
+    kick could reach Redis after the broadcaster's next frames). Someone who stays gets
+    all three writes."""
     from sessions.broadcast import BROADCASTER
     from sessions.closecodes import REMOVED
 
     settings.BROADCAST_THREAD = True
     BROADCASTER.bind(asyncio.get_running_loop())
-    socket = Socket(pat, workshop.pk)
+    socket, stays = Socket(pat, workshop.pk), Socket(kim, workshop.pk)
     await socket.open(version=await db(version_of)(workshop))
+    await stays.open(version=await db(version_of)(workshop))
     person = await db(Participant.objects.get)(display_name="Pat")
 
     def remove_then_write():
@@ -524,4 +526,11 @@ async def test_with_the_broadcast_thread_a_removed_persons_socket_gets_nothing_s
     assert await socket.closed(timeout=10) == REMOVED
     seen = {op_id for frame in socket.frames if frame["type"] == "event"
             for op_id in op_ids(frame)}
-    assert not seen & {f"decisions-{item.pk}" for item in after}
+    after_ids = {f"decisions-{item.pk}" for item in after}
+    assert not seen & after_ids
+    # The stayer's page gets every write after the removal (the test also ends only
+    # once the broadcaster has sent them, not with its sends still on this test's loop).
+    got: set[str] = set()
+    while not after_ids <= got:
+        got |= set(op_ids(await stays.event(timeout=10)))
+    await stays.close()

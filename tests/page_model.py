@@ -107,6 +107,9 @@ class PageModel:
     lists: dict[str, list[str]] = field(default_factory=dict)  # list id -> item ids
     items: dict[str, str] = field(default_factory=dict)  # item id -> html
     regions: dict[str, str] = field(default_factory=dict)  # region id -> html
+    # The room bar's state (static/js/live.js applyRoom), less its timer, which depends
+    # on the moment: who takes part, who is ready, what is locked, anonymous, private.
+    room: dict[str, Any] = field(default_factory=dict)
     fetches: list[str] = field(default_factory=list)  # URLs the page had to GET
     audience: str = ""
     # Frames waiting for an earlier version (or for their other parts).
@@ -124,7 +127,14 @@ class PageModel:
         model = cls(version=version, audience=FACILITATORS if facilitator else ROOM)
         model._take_lists(found, children)
         model.regions = {name: found[name] for name in COMPARED_REGIONS if name in found}
+        state = re.search(r'<script id="room-state" type="application/json">(.*?)</script>',
+                          html, re.S)
+        if state:
+            model._take_room(json.loads(state[1]))
         return model
+
+    def _take_room(self, state: dict[str, Any]) -> None:
+        self.room = {key: value for key, value in state.items() if key != "timer"}
 
     def _take_lists(self, found: dict[str, str], children: dict[str, list[str]]) -> None:
         for list_id in list_ids():
@@ -145,6 +155,7 @@ class PageModel:
                       for list_id, ids in self.lists.items()},
             "regions": {name: normal(html) for name, html in self.regions.items()
                         if name in COMPARED_REGIONS},
+            "room": self.room,
         }
 
     def differences(self, other: PageModel) -> list[str]:
@@ -159,6 +170,10 @@ class PageModel:
         for name in COMPARED_REGIONS:
             if mine["regions"].get(name) != theirs["regions"].get(name):
                 found.append(f"region {name} differs")
+        for key in sorted(set(mine["room"]) | set(theirs["room"])):
+            if mine["room"].get(key) != theirs["room"].get(key):
+                found.append(f"room state {key}: {mine['room'].get(key)!r} != "
+                             f"{theirs['room'].get(key)!r}")
         return found
 
     # Applying frames, as static/js/live.js does ---------------------------------------
@@ -263,6 +278,8 @@ class PageModel:
     def _replace(self, op: dict) -> None:
         html = op["html"].strip()
         self.regions[op["id"]] = html
+        if "state" in op:
+            self._take_room(op["state"])
         # A region that holds lists (the roadmap's lanes, the matrix's quadrants)
         # brings them whole.
         self._take_lists(*elements(html, set(list_ids())))

@@ -77,6 +77,11 @@ class Board:
                                              function="data", role=Role.PARTICIPANT,
                                              joined_with=self.session.join_token,
                                              waiting=True)
+        # Removed while waiting, then restored: they leave the lobby and come back to it.
+        knocker = Participant.objects.create(session=self.session, display_name="Wes",
+                                             function="legal", role=Role.PARTICIPANT,
+                                             joined_with=self.session.join_token,
+                                             waiting=True)
         return {
             # Pat writes the next recipe privately: the kinds that follow redraw it,
             # move it, link to its source, all while only Pat and the facilitators see it.
@@ -138,10 +143,10 @@ class Board:
                 host, self.session.pk, Role.OBSERVER),
             Kind.PARTICIPANT_JOINED: lambda: session_services.join_session(
                 self.session.join_token, "Lou", "support"),
-            Kind.PARTICIPANT_REMOVED: lambda: session_services.remove_participant(
-                host, other.pk),
-            Kind.PARTICIPANT_RESTORED: lambda: session_services.restore_participant(
-                host, gone.pk),
+            Kind.PARTICIPANT_REMOVED: lambda: [session_services.remove_participant(
+                host, person.pk) for person in (knocker, other)],
+            Kind.PARTICIPANT_RESTORED: lambda: [session_services.restore_participant(
+                host, person.pk) for person in (knocker, gone)],
             Kind.PARTICIPANT_LEFT: lambda: session_services.leave(leaver),
             Kind.LINKS_EXPIRY: lambda: session_services.set_links_expiry(
                 host, self.session.pk, 24),

@@ -152,8 +152,10 @@ TOUCHES: dict[Kind, Touches] = {
     Kind.LINK_ROTATED: Touches(regions=TAKING_PART),
     # Presence follows sockets, not joins; the count of who takes part follows joins.
     Kind.PARTICIPANT_JOINED: Touches(regions=TAKING_PART),
-    Kind.PARTICIPANT_REMOVED: Touches(regions=TAKING_PART),  # and their sockets are closed
-    Kind.PARTICIPANT_RESTORED: NOTHING,  # they may join again; nothing shows until then
+    # Their sockets are closed; who was waiting leaves the lobby (and comes back to it
+    # when restored: a restored person takes part, or waits, at once).
+    Kind.PARTICIPANT_REMOVED: Touches(regions=("lobby", *TAKING_PART)),
+    Kind.PARTICIPANT_RESTORED: Touches(regions=("lobby", *TAKING_PART)),
     Kind.PARTICIPANT_LEFT: Touches(regions=TAKING_PART),  # and their sockets are closed
     Kind.LINKS_EXPIRY: NOTHING,  # the sessions page shows it, not the board
     Kind.LOBBY_SET: NOTHING,  # the sessions page shows it; knocks show in the lobby

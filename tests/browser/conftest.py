@@ -223,6 +223,19 @@ class Crowd:
         person.expect_state("live")
         return person
 
+    def observer(self, name: str, viewport: tuple[int, int] = (1280, 900)) -> Person:
+        """Someone who joins by the observer link: they watch, and edit nothing."""
+        person = self._person(name, viewport=viewport)
+        page = person.page
+        page.goto(f"{self.base_url}/join/{self.board['observe']}/")
+        page.fill("#id_display_name", name)
+        if page.locator("#id_function").count():
+            page.select_option("#id_function", "legal")
+        page.locator("main form button.primary").click()
+        page.wait_for_url(f"**{self.board_path}")
+        person.expect_state("live")
+        return person
+
     def close(self) -> None:
         for person in self.people:
             with contextlib.suppress(Exception):

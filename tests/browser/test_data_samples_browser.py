@@ -21,6 +21,7 @@ def test_a_sample_profiled_on_a_phone_reaches_the_room(crowd: Crowd, tmp_path):
     fran = crowd.facilitator()
     kim = crowd.participant("Kim Osei", "legal")
     pat = crowd.participant("Pat Lee", "data", viewport=PHONE)
+    olu = crowd.observer("Olu Ade")
     source = pat.add("data_sources", name="CRM export", party="first")
     for person in (fran, kim):
         expect(person.page.locator(f"#{source}")).to_be_attached()
@@ -57,6 +58,10 @@ def test_a_sample_profiled_on_a_phone_reaches_the_room(crowd: Crowd, tmp_path):
         expect(card).to_contain_text("500 rows × 20 columns")
         expect(card).to_contain_text("E-mail addresses in “email”")
         expect(card.locator(".assessment")).to_contain_text("newest “last_order_at”")
+    # An observer sees the findings as they arrived live, with nothing to act on.
+    watched = olu.page.locator(f"#{source}")
+    expect(watched).to_contain_text("E-mail addresses in “email”")
+    expect(watched.locator("button", has_text="Add to register").first).to_be_hidden()
     # One click: the proposed risk joins the register for everyone, and leaves the card.
     fran.page.locator(f"#{source} button", has_text="Add to register").first.click()
     for person in (fran, kim):

@@ -6,7 +6,7 @@ have no grouping controls of their own. Screenshots in test-artifacts/browser/<t
 from __future__ import annotations
 
 import pytest
-from browser.conftest import Crowd
+from browser.conftest import Crowd, open_editing
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.own_servers]
@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.own_servers]
 PHONE = (390, 844)
 
 
-def test_group_duplicates_then_from_the_keyboard(crowd: Crowd):
+def test_group_duplicates_then_from_the_keyboard(crowd: Crowd, server):
     fran = crowd.facilitator()
     pat = crowd.participant("Pat Lee")
     kim = crowd.participant("Kim Osei", "legal", viewport=PHONE)
@@ -67,6 +67,18 @@ def test_group_duplicates_then_from_the_keyboard(crowd: Crowd):
     for person in (pat, kim):
         expect(person.page.locator(f"#{push} button", has_text="Group…")).to_be_hidden()
         expect(person.page.locator("#block-parking_lot .find-duplicates")).to_be_hidden()
+    # With editing open to all, participants get the grouping tools; an observer, whose
+    # cards arrive drawn for the whole room, still gets none.
+    olu = crowd.observer("Olu Ade")
+    open_editing(server.stack, crowd.board["workshop"])
+    chip.locator("summary").click()
+    chip.locator("input[name=title]").fill("Push, consent")
+    chip.locator("button", has_text="Rename").click()
+    for person in (*everyone, olu):
+        expect(person.page.locator(f"#{push} .group-title")).to_have_text("Push, consent")
+    expect(pat.page.locator("#block-parking_lot .find-duplicates")).to_be_visible()
+    expect(olu.page.locator(f"#{push} .group-tools")).to_be_hidden()
+    expect(olu.page.locator("#block-parking_lot .find-duplicates")).to_be_hidden()
     kim.page.locator(f"#{push}").scroll_into_view_if_needed()
     kim.shot("grouped on a phone")
     page.locator(f"#{push}").scroll_into_view_if_needed()

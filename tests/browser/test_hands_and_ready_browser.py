@@ -61,12 +61,6 @@ def test_ready_and_hands_reach_the_facilitator_and_clear_with_the_phase(crowd: C
 def test_facilitators_and_observers_get_no_ready_or_hand_buttons(crowd: Crowd):
     fran = crowd.facilitator()
     expect(fran.page.locator("#room-bar .room-me")).to_be_hidden()
-    observer = crowd._person("Olu")
-    observer.page.goto(f"{crowd.base_url}/join/{crowd.board['observe']}/")
-    observer.page.fill("#id_display_name", "Olu")
-    if observer.page.locator("#id_function").count():
-        observer.page.select_option("#id_function", "legal")
-    observer.page.locator("main form button.primary").click()
-    observer.expect_state("live")
+    observer = crowd.observer("Olu")
     expect(observer.page.locator("#room-bar .room-me")).to_be_hidden()
     expect(observer.page.locator("#room-bar .ready-count")).to_be_hidden()

@@ -189,6 +189,14 @@ def test_participants_follow_the_room_and_can_look_around(crowd: Crowd):
     expect(dana.page.locator("#phase-landscape")).to_be_in_viewport()
     expect(dana.page.locator(".back-to-room")).to_be_hidden()
 
+    # The facilitator skips a phase in the agenda: every page marks it at once.
+    fran.page.locator("#agenda li[data-phase='recipes'] summary").click()
+    fran.page.locator("#agenda li[data-phase='recipes'] input[name=skipped]").check()
+    fran.page.locator("#agenda li[data-phase='recipes'] button", has_text="Save").click()
+    for person in [fran, *participants]:
+        expect(person.page.locator("#phase-recipes .skipped-badge")).to_be_visible()
+        expect(person.page.locator("#phase-stakeholders .skipped-badge")).to_be_hidden()
+
     # An accidental advance is undone in one click.
     fran.room_bar_button("Back a phase").click()
     for person in [fran, *participants]:

@@ -64,3 +64,36 @@ def test_facilitators_and_observers_get_no_ready_or_hand_buttons(crowd: Crowd):
     observer = crowd.observer("Olu")
     expect(observer.page.locator("#room-bar .room-me")).to_be_hidden()
     expect(observer.page.locator("#room-bar .ready-count")).to_be_hidden()
+
+
+def test_a_participant_named_cofacilitator_sees_the_role_and_its_tools_at_once(crowd: Crowd):
+    """Named on the sessions page and later stood down, with their board open: their own
+    page follows the role both ways without a reload (the label, Sessions and links, the
+    facilitator tools), and keeps what they were typing."""
+    fran = crowd.facilitator()
+    pat = crowd.participant("Pat Lee", viewport=PHONE)
+    label, link = pat.page.locator(".crumbs .role:visible"), pat.page.locator(".sessions-link")
+    expect(label).to_have_text("Participant: Pat Lee")
+    expect(link).to_be_hidden()
+    pat.open_add_form("parking_lot")
+    pat.fill("add-parking_lot", question="Half typed")
+
+    def cofacilitating(on: bool) -> None:
+        fran.page.goto(f"{crowd.base_url}{crowd.board_path}sessions/")
+        row = fran.page.locator("tr", has_text="Pat Lee")
+        row.locator("button", has_text="Make co-facilitator" if on else
+                    "Stop co-facilitating").click()
+        expect(fran.page.locator("tr", has_text="Pat Lee")).to_contain_text(
+            "Stop co-facilitating" if on else "Make co-facilitator")
+
+    cofacilitating(True)
+    expect(label).to_have_text("Co-facilitator: Pat Lee")
+    expect(link).to_be_visible()
+    expect(pat.page.locator("#phase-kickoff .phase-tools")).to_be_visible()
+    pat.page.evaluate("window.scrollTo(0, 0)")
+    pat.shot("named co-facilitator")
+    cofacilitating(False)
+    expect(label).to_have_text("Participant: Pat Lee")
+    expect(link).to_be_hidden()
+    expect(pat.page.locator("#phase-kickoff .phase-tools")).to_be_hidden()
+    expect(pat.page.locator("#id_add-parking_lot-question")).to_have_value("Half typed")

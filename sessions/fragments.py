@@ -520,11 +520,18 @@ def pack(ops: list[dict[str, Any]], header: dict[str, Any],
     return frames
 
 
-def announcement(events: Iterable[BoardEvent], viewer: Viewer) -> str:
-    """A short polite sentence for screen readers, e.g. "Pat added a recipe"."""
+def announcement(events: Iterable[BoardEvent], viewer: Viewer, private: Iterable[str] = (),
+                 items: Mapping[tuple[str, int], Any] | None = None) -> str:
+    """A short polite sentence for screen readers, e.g. "Pat added a recipe". In a list
+    written `private`ly the room hears only of items it sees (its person's own): the
+    others' cards never reach it, and neither does who is writing them."""
     for event in events:
         verb = VERBS.get(event.kind)  # type: ignore[call-overload]
         if verb and event.section in LISTS:
+            if event.section in private and not viewer.is_facilitator:
+                item = (items or {}).get((event.section, event.item_id or 0))
+                if item is None or not viewer.sees(item):
+                    return ""
             anonymous = event.section in viewer.anonymous_sections
             who = "Someone" if anonymous or not event.actor else event.actor
             return f"{who} {verb} {LISTS[event.section].a_name}"
@@ -564,7 +571,7 @@ def render(workshop: Workshop, targets: Iterable[Target], *, version: int, kind:
         ops = _once([op for t in targets
                      for op in (shared[t] if t in shared else renderer.ops(t, viewer))])
         header = {"type": kind, "version": version, "audience": viewer.audience,
-                  "announce": announcement(events, viewer)}
+                  "announce": announcement(events, viewer, room.private_sections, items)}
         return [encode(frame) for frame in pack(ops, header)]
 
     anonymous = room.anonymous_sections

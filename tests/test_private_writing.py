@@ -275,6 +275,9 @@ async def test_private_writing_reaches_only_its_author_and_the_facilitators(laye
     for name in ("kim", "olive"):
         raw = json.dumps(frames[name])
         assert SECRET not in raw and f"recipes-{recipe.pk}\"" not in raw, name
+        # Not even who is writing: the room hears of no card it does not get.
+        assert frames[name]["announce"] == "", name
+    assert frames["pat"]["announce"] == frames["fran"]["announce"] == "Pat added a recipe"
 
     # An edit of it, and a page that asks for the whole board again: nothing either.
     pat = await db(member_of)(workshop, "Pat")

@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, date
+from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from workshop.methods import all_methods
 from workshop.models import SHORT, AgendaPhase, BoardItem, DataProfile, NorthStar, Workshop
 
 from . import schema
-from .samples_import import check_samples
+from .samples_import import check_samples, moment_of
 
 MiB = 1024 * 1024
 MAX_ITEMS = 2000  # per list; a workshop with more is not a workshop
@@ -137,7 +135,8 @@ class _Checker:
             self.problem(where, f"must be {_TYPE_NAMES[expected]}, not {_type_name(raw)}.")
             return None
         if kind == "JSONField":
-            if not isinstance(raw, list) or not all(isinstance(each, str) for each in raw):
+            if not isinstance(raw, list) or not all(
+                    isinstance(each, str) and "\x00" not in each for each in raw):
                 self.problem(where, "must be a list of texts.")
                 return None
             return raw
@@ -165,11 +164,10 @@ class _Checker:
             self.problem(where, f"must be text, not {_type_name(raw)}.")
             return None
         if kind == "DateTimeField":
-            moment = parse_datetime(raw)
+            moment = moment_of(raw)
             if moment is None:
                 self.problem(where, f"is not a date and time (ISO 8601): {raw[:40]!r}.")
-                return None
-            return moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
+            return moment
         try:
             return date.fromisoformat(raw)
         except ValueError:
@@ -323,7 +321,7 @@ class _Checker:
         if raw is None:
             return None
         title = " ".join(raw.split()) if isinstance(raw, str) else ""
-        if not title or len(title) > SHORT:
+        if not title or len(title) > SHORT or "\x00" in title:
             self.problem(where, f"must be the name of a group (1 to {SHORT} characters) "
                                 "or null.")
             return None

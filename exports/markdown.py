@@ -347,7 +347,7 @@ def _samples(r: Roadmap) -> list[str]:
                 f"{percent(sample.completeness)} of cells filled; "
                 f"{percent(sample.duplicate_share)} of rows duplicated")
         if sample.newest:
-            line += f"; newest value {sample.newest[:10]}"
+            line += f"; newest value {cell(sample.newest[:10])}"
         out.append(line)
         out += [f"  - {label}: **{score}** ({cell(evidence)})"
                 for label, score, evidence in sample.evidence]

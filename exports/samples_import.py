@@ -5,6 +5,7 @@ so that a file can hold nothing a profile could not."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from django.utils import timezone
@@ -26,6 +27,24 @@ STATUSES = (DataProfile.PROPOSED, DataProfile.ACCEPTED, DataProfile.DISMISSED)
 COLUMN_KEYS = {"name", "type", "completeness", "uniqueness", "personal", "examples", "top",
                "low", "high", "newest", "oldest", "formulas", "numeric_text"}
 FINDING_KEYS = {"column", "kind", "label", "evidence", "special", "status", "risk"}
+
+
+def moment_of(raw: Any) -> datetime | None:
+    """An aware date and time from ISO 8601 text (a time without a zone is UTC), or None
+    for text that is none: one that does not parse, a day that does not exist (February
+    the 30th parses), or a moment that leaves the calendar once put in UTC, as the
+    database keeps it."""
+    if not isinstance(raw, str):
+        return None
+    try:
+        moment = parse_datetime(raw)
+        if moment is None:
+            return None
+        moment = moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
+        moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+    return moment
 
 
 def _text(value: Any, most: int) -> bool:
@@ -66,9 +85,11 @@ def _column_problem(column: Any) -> str:
 def _finding_problem(finding: Any) -> str:
     if not isinstance(finding, dict) or set(finding) != FINDING_KEYS:
         return f"must be an object with {', '.join(sorted(FINDING_KEYS))}"
-    ok = (_text(finding["column"], SHORT) and finding["kind"] in KINDS
+    ok = (_text(finding["column"], SHORT) and _text(finding["kind"], SHORT)
+          and finding["kind"] in KINDS
           and _text(finding["label"], WORDS) and _text(finding["evidence"], WORDS)
-          and isinstance(finding["special"], bool) and finding["status"] in STATUSES)
+          and isinstance(finding["special"], bool) and _text(finding["status"], SHORT)
+          and finding["status"] in STATUSES)
     return "" if ok else "has a value of the wrong kind"
 
 
@@ -116,8 +137,7 @@ def _check_sample(at: str, entry: Any, problem: Problem) -> DataProfile | None:
                                   else 0)),
         ("completeness", _share(entry["completeness"])),
         ("newest", _text(entry["newest"], 40)),
-        ("created_at", isinstance(entry["created_at"], str)
-         and parse_datetime(entry["created_at"]) is not None),
+        ("created_at", moment_of(entry["created_at"]) is not None),
         ("notes", isinstance(entry["notes"], list) and len(entry["notes"]) <= 10
          and all(_text(note, WORDS) for note in entry["notes"])),
     ) if not ok]
@@ -141,7 +161,7 @@ def _check_sample(at: str, entry: Any, problem: Problem) -> DataProfile | None:
     values = {name: entry[name] for name in schema.SAMPLE_FIELDS if name != "created_at"}
     values["findings"] = [finding | {"risk": None} for finding in findings]
     profile = DataProfile(**values)
-    moment = parse_datetime(entry["created_at"])
+    moment = moment_of(entry["created_at"])
     assert moment is not None  # checked above
-    profile.created_at = moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+    profile.created_at = moment
     return profile

@@ -28,6 +28,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from workshop.converters import parse_id
 from workshop.event_kinds import PER_AUDIENCE_REGIONS, REGIONS, Kind, touches
 from workshop.models import BoardEvent, NorthStar, Workshop
 from workshop.sections import LISTS
@@ -91,9 +92,10 @@ class Target:
     def parse(cls, key: str) -> Target | None:
         """The target named by `key` (from a fetch op's URL), or None if there is none."""
         parts = key.split(".")
-        if len(parts) not in (3, 4) or not parts[2].isdigit() or len(parts[2]) > 18:
+        pk = parse_id(parts[2]) if len(parts) in (3, 4) else None
+        if pk is None:
             return None
-        target = cls(parts[0], parts[1], int(parts[2]), *parts[3:])
+        target = cls(parts[0], parts[1], pk, *parts[3:])
         return target if target.exists() else None
 
     def exists(self) -> bool:

@@ -16,7 +16,7 @@ from workshop.events import record_event
 from .access import FACILITATE, Membership
 from .closecodes import LEFT, LINK_ROTATED, REMOVED
 from .models import Participant, Role, WorkshopSession
-from .tokens import new_token
+from .tokens import is_token, new_token
 
 
 @transaction.atomic
@@ -166,6 +166,8 @@ def session_for_token(token: str) -> tuple[WorkshopSession, str] | None:
 
     An ended session's links, and expired ones, let nobody new in; people already in
     stay in."""
+    if not is_token(token):
+        return None
     session = (
         WorkshopSession.objects.filter(Q(join_token=token) | Q(observer_token=token),
                                        ended_at__isnull=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -191,7 +193,7 @@ def lobby_decline(request: HttpRequest, member: Membership,
 @board_view(FACILITATE)
 def links_expiry(request: HttpRequest, member: Membership, session_id: int) -> HttpResponse:
     hours = request.POST.get("hours", "")
-    if hours != "never" and not (hours.isdigit() and len(hours) <= 4):
+    if hours != "never" and not re.fullmatch("[0-9]{1,4}", hours):
         return refused("Choose when the links expire: in some hours, or never.")
     session = services.set_links_expiry(member, session_id,
                                         None if hours == "never" else int(hours))
@@ -332,7 +334,10 @@ def room_phase(request: HttpRequest, member: Membership) -> HttpResponse:
     if step in ("next", "back"):
         room.step_room(member, 1 if step == "next" else -1)
     else:
-        room.move_room(member, int(request.POST.get("phase", "0") or 0))
+        phase = parse_id(request.POST.get("phase", ""))
+        if phase is None:
+            return refused("Choose a phase of this agenda to move the room to.")
+        room.move_room(member, phase)
     return HttpResponse(status=204)  # every page, this one too, follows the broadcast
 
 

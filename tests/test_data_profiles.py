@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test.client import BOUNDARY, encode_multipart
 from live_helpers import Socket, html_of
+from markdown_it import MarkdownIt
 from pypdf import PdfReader
 from sample_files import customers
 from samples import add_as
@@ -391,6 +392,20 @@ def test_every_export_carries_the_sample_and_an_import_keeps_it(
     assert "80 rows × 20 columns" in page
 
 
+def test_a_samples_texts_from_a_file_are_text_in_the_markdown_roadmap(
+        people, workshop, pats_source, facilitator_client):
+    """An imported sample's values are the file's: its newest date too is any text."""
+    upload(people["pat"][0], workshop, pats_source)
+    data = facilitator_client.get(f"/w/{workshop.pk}/export/workshop.json").json()
+    data["data_sources"][0]["samples"][0]["newest"] = "<zz9>2024"
+    assert import_file(facilitator_client, data).status_code == 302
+    copy = workshop.owner.workshops.exclude(pk=workshop.pk).get()
+    markdown = facilitator_client.get(f"/w/{copy.pk}/export/roadmap.md").content.decode()
+    assert "newest value" in markdown
+    html = MarkdownIt("commonmark", {"html": True}).render(markdown)
+    assert "<zz9" not in html and "&lt;zz9" in html
+
+
 @pytest.mark.parametrize(("spoil", "says"), [
     (lambda s: s["columns"][0].update(top="nope"),
      "samples[0].columns[0]: has a figure of the wrong kind"),
@@ -400,6 +415,16 @@ def test_every_export_carries_the_sample_and_an_import_keeps_it(
     (lambda s: s["findings"][0].update(kind="shoe size"),
      "samples[0].findings[0]: has a value of the wrong kind"),
     (lambda s: s.update(extra=1), "samples[0]: must be an object with"),
+    # Values that type-check but are no value: a list where a name goes, a day that
+    # does not exist, a time that leaves the calendar once it is put in UTC.
+    (lambda s: s["findings"][0].update(kind=["email"]),
+     "samples[0].findings[0]: has a value of the wrong kind"),
+    (lambda s: s.update(created_at="2020-02-30T10:00:00"),
+     "samples[0].created_at: is not a value"),
+    (lambda s: s.update(created_at="9999-12-31T23:59:59-23:00"),
+     "samples[0].created_at: is not a value"),
+    (lambda s: s["columns"][0].update(name="id\u0000"),
+     "samples[0].columns[0]: has a figure of the wrong kind"),
 ])
 def test_an_import_with_a_bad_sample_is_refused_and_says_where(
         people, workshop, pats_source, facilitator_client, spoil, says):

@@ -258,4 +258,19 @@ def test_text_with_a_nul_character_is_refused(owner_client, good):
     """PostgreSQL cannot store NUL in text: the check catches it before any write."""
     bad = copy.deepcopy(good)
     bad["parking_lot"][0]["notes"] = "before\u0000after"
-    assert "parking_lot[0].notes: contains a NUL character" in refused(owner_client, bad, 422)
+    bad["recipes"][0]["group"] = "Onboarding\u0000"
+    bad["agenda"][0]["pitfalls"] = ["Overambitious\u0000 scope"]
+    page = refused(owner_client, bad, 422)
+    assert "parking_lot[0].notes: contains a NUL character" in page
+    assert "recipes[0].group: must be the name of a group" in page
+    assert "agenda[0].pitfalls: must be a list of texts" in page
+
+
+@pytest.mark.parametrize("moment", ["2020-02-30T10:00:00", "9999-12-31T23:59:59-23:00",
+                                    "0001-01-01T00:00:00+01:00"])
+def test_a_time_that_is_no_time_is_refused_with_where_it_is(owner_client, good, moment):
+    """February the 30th parses as ISO 8601 and is no day; the others leave the calendar
+    once they are put in UTC, as the database keeps them."""
+    bad = copy.deepcopy(good)
+    bad["recipes"][0]["edited_at"] = moment
+    assert "recipes[0].edited_at: is not a date and time" in refused(owner_client, bad, 422)

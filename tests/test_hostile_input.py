@@ -182,3 +182,82 @@ def test_a_board_past_the_pdf_item_limit_is_refused_at_once_with_what_to_do(
     page = response.content.decode()
     assert "too large to print as one PDF (6 items; the limit is 5)" in page
     assert "Markdown" in page and "Traceback" not in page
+
+
+# Odd text and numbers: NUL characters (PostgreSQL refuses them in text), digits that
+# are not ASCII ("²".isdigit() is true), and values of the wrong kind --------------------
+
+@pytest.mark.parametrize("path", ["/join/ab%00cd/", "/join/ab%00cd/status/",
+                                  "/join/%C2%B2/", "/join/" + "a" * 65 + "/"])
+def test_a_link_that_is_no_link_is_a_404(client, live_session, path):
+    assert client.get(path).status_code == 404
+
+
+def test_a_group_name_with_a_nul_character_is_refused(facilitator_client, workshop, add):
+    pair = [add("parking_lot", question=text).pk for text in ("Push?", "Push again?")]
+    response = facilitator_client.post(f"/w/{workshop.pk}/s/parking_lot/duplicates/",
+                                       {"items": pair, "title": "Push\x00"})
+    assert response.status_code == 400
+    assert "NUL character" in response.content.decode()
+    assert not workshop.groups.exists()
+
+
+@pytest.mark.parametrize(("path", "data"), [
+    ("/w/{pk}/room/phase/", {"phase": "abc"}),
+    ("/w/{pk}/room/phase/", {"phase": "²"}),
+    ("/w/{pk}/room/phase/", {}),
+    ("/w/{pk}/sessions/{session}/expiry/", {"hours": "²"}),
+])
+def test_a_number_that_is_no_number_is_a_400(facilitator_client, workshop, live_session,
+                                             path, data):
+    before = Workshop.objects.get(pk=workshop.pk).version
+    response = facilitator_client.post(path.format(pk=workshop.pk, session=live_session.pk),
+                                       data)
+    assert response.status_code == 400
+    assert Workshop.objects.get(pk=workshop.pk).version == before
+
+
+def test_a_fetch_of_an_id_in_other_digits_is_a_400(participant_client, workshop):
+    response = participant_client.get(f"/w/{workshop.pk}/live/fragment/?t=item.recipes.²")
+    assert response.status_code == 400
+
+
+def test_a_sample_for_a_source_that_is_not_there_is_a_404(participant_client, workshop):
+    sample = SimpleUploadedFile("crm.csv", b"id,city\n1,Leeds\n2,York\n")
+    response = participant_client.post(f"/w/{workshop.pk}/s/data_sources/999999/sample/",
+                                       {"sample": sample})
+    assert response.status_code == 404
+
+
+@pytest.fixture
+def source(add):
+    return add("data_sources", name="CRM export")
+
+
+def sample_of(client, workshop, source, name: str, data: bytes):
+    return client.post(f"/w/{workshop.pk}/s/data_sources/{source.pk}/sample/",
+                       {"sample": SimpleUploadedFile(name, data)})
+
+
+def test_a_json_lines_sample_with_nul_characters_is_profiled(facilitator_client, workshop,
+                                                             source):
+    """In JSON Lines a NUL is six plain characters (\\u0000): it reaches the profile in a
+    name and in values, where it is replaced rather than refused with the whole file."""
+    lines = [json.dumps({"id\u0000": index, "city": f"Leeds\u0000{index % 3}"})
+             for index in range(20)]
+    response = sample_of(facilitator_client, workshop, source, "events.jsonl",
+                         "\n".join(lines).encode())
+    assert response.status_code == 302
+    profile = source.profiles.get(current=True)
+    assert "\x00" not in json.dumps(profile.columns)
+    assert "id\ufffd" in [column["name"] for column in profile.columns]
+
+
+def test_a_sample_dated_after_the_year_9999_is_profiled_and_said_to_be_odd(
+        facilitator_client, workshop, source):
+    rows = "".join(f"{index},{10000 + index}-01-01\n" for index in range(5))
+    response = sample_of(facilitator_client, workshop, source, "events.csv",
+                         f"id,seen_at\n{rows}".encode())
+    assert response.status_code == 302, response.content[:300]
+    timeliness = source.profiles.get(current=True).scores["timeliness"]
+    assert timeliness["score"] == "poor" and "no real record" in timeliness["evidence"]

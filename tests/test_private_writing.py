@@ -133,6 +133,10 @@ def test_others_private_items_are_not_there_at_their_urls(private_recipe, room, 
     kim = room["kim"]
     assert kim.get(f"{base}/edit/").status_code == 404
     assert kim.post(f"{base}/edit/", edit | {"version": "1"}).status_code == 404
+    # An edit that fails its form is not told the title either (it was, in a 422's label).
+    invalid = kim.post(f"{base}/edit/", edit | {"version": "1", f"recipes-{private_recipe.pk}"
+                                                "-impact": "99"})
+    assert invalid.status_code == 404 and SECRET not in invalid.content.decode()
     assert kim.post(f"{base}/move/", {"direction": "up"}).status_code == 404
     assert kim.post(f"{base}/delete/").status_code == 404
     private_recipe.refresh_from_db()

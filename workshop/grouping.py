@@ -46,6 +46,8 @@ def _title(title: str) -> str:
         raise ValidationError("Name the group: a few words that say what its items share.")
     if len(title) > SHORT:
         raise ValidationError(f"A group's name has at most {SHORT} characters.")
+    if "\x00" in title:  # no text column holds one (PostgreSQL refuses it)
+        raise ValidationError("A group's name cannot hold a NUL character.")
     return title
 
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
@@ -143,6 +143,8 @@ async def _profile(request: HttpRequest, pk: int, item_id: int, handler: SampleI
         return await sync_to_async(_page)(request, member, item_id, str(error), 403)
     except Locked as error:
         return await sync_to_async(_page)(request, member, item_id, str(error), 423)
+    except ObjectDoesNotExist:  # as board_view answers: no such source on this board
+        raise Http404("That data source is not on this board (any more).") from None
     return redirect("sample", member.workshop.pk, item_id)
 
 

@@ -232,7 +232,7 @@ def item_edit(request: HttpRequest, member: Membership, key: str,
     # A posted form only checks what was posted: the service reads (and locks) the item.
     form = section.form(request.POST, workshop=member.workshop, prefix=prefix)
     if not form.is_valid():
-        item = section.model.objects.get(workshop_id=member.workshop.pk, pk=item_id)
+        item = seen_item(member, section, item_id)  # not someone else's private writing
         item.version = posted_version(request)  # the draft stays based on what it was
         return render_form(request, member, form, status=422, item=item, **edit)
     try:

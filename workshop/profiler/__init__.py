@@ -9,6 +9,7 @@ examples only, no values, no top values, no ranges.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -117,8 +118,22 @@ def profile_sample(stream: BinaryIO, filename: str, seconds: float = SECONDS,
             findings.append(finding)
         columns.append(_column(column, stats.rows, finding))
         column.values = []  # the sampled values go no further than this function
+    findings = [dataclasses.replace(f, column=_storable(f.column), evidence=_storable(
+        f.evidence)) for f in findings]
     return Profile(table.file_format, table.encoding, stats.rows, stats.duplicate_rows,
-                   columns, findings, _notes(stats))
+                   _storable(columns), findings, _storable(_notes(stats)))
+
+
+def _storable(value: Any) -> Any:
+    """`value` with every NUL character in its texts replaced: JSON Lines may hold one
+    (as \\u0000) in a name or a value, and PostgreSQL's jsonb refuses it."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list | tuple):
+        return type(value)(_storable(each) for each in value)
+    if isinstance(value, dict):
+        return {_storable(key): _storable(each) for key, each in value.items()}
+    return value
 
 
 from .readiness import percent, score  # noqa: E402 - it reads Profile

@@ -40,7 +40,11 @@ def timeliness(profile: Profile, today: dt.date) -> tuple[str, str]:
     if not dated:
         return Quality.UNKNOWN, "no date or time column to tell"
     newest = max(dated, key=lambda column: column["newest"])
-    day = dt.date.fromisoformat(newest["newest"][:10])
+    try:
+        day = dt.date.fromisoformat(newest["newest"][:10])
+    except ValueError:  # DuckDB's dates run past year 9999, and before year 1; Python's not
+        return Quality.POOR, (f"newest “{newest['name']}” is {newest['newest'][:40]}, "
+                              "a date no real record has")
     age = (today - day).days
     score = (Quality.GOOD if age <= FRESH_GOOD else
              Quality.FAIR if age <= FRESH_FAIR else Quality.POOR)

@@ -129,6 +129,13 @@ def test_luhn_tells_card_numbers_from_other_long_numbers():
     assert personal.luhn("4111 1111 1111 1111")
     assert not personal.luhn("4111 1111 1111 1112")
     assert not personal.luhn("12345")
+    assert not personal.luhn("4111 1111 1111 111²")  # "²".isdigit() is true
+
+
+def test_numbers_in_other_digits_are_profiled_not_crashed_on():
+    rows = "".join(f"{index},4111 1111 1111 11{index}²,٤١١١\n" for index in range(10))
+    profiled = profile_sample(io.BytesIO(f"id,card,amount\n{rows}".encode()), "odd.csv")
+    assert profiled.rows == 10 and not profiled.findings
 
 
 # Readiness from the profile ------------------------------------------------------------

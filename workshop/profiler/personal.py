@@ -154,8 +154,11 @@ def is_phone(text: str) -> bool:
 
 
 def luhn(text: str) -> bool:
-    digits = [int(ch) for ch in text if ch.isdigit()]
-    if not 13 <= len(digits) <= 19 or any(ch not in "0123456789 -" for ch in text):
+    # ASCII digits only, checked first: "²".isdigit() is true and int("²") fails.
+    if any(ch not in "0123456789 -" for ch in text):
+        return False
+    digits = [int(ch) for ch in text if ch in "0123456789"]
+    if not 13 <= len(digits) <= 19:
         return False
     total = 0
     for index, digit in enumerate(reversed(digits)):

@@ -105,7 +105,8 @@ def find_membership(user: Any, session: Mapping, workshop_id: int) -> Membership
                                              session__workshop_id=workshop_id))
     if participant is None or not participant.is_active:
         return None
-    role = Role.COFACILITATOR if participant.is_cofacilitator else participant.role
+    cofacilitating = participant.is_cofacilitator and participant.role == Role.PARTICIPANT
+    role = Role.COFACILITATOR if cofacilitating else participant.role
     return Membership(participant.session.workshop, role, participant=participant)
 
 

@@ -82,9 +82,14 @@ def _go_to(member: Membership, room: Room, phase: AgendaPhase) -> Room:
 
 
 @transaction.atomic
-def step_room(member: Membership, offset: int) -> Room:
-    """Advance (+1) or step back (-1) to the next phase that is not skipped."""
+def step_room(member: Membership, offset: int, from_phase: int | None = None) -> Room:
+    """Advance (+1) or step back (-1) to the next phase that is not skipped; from
+    `from_phase`, the phase the button was pressed on, if given: when two facilitators
+    press "Next phase" at once the room moves once, not twice (the second finds it
+    moved already and leaves it)."""
     room = _room(member)
+    if from_phase is not None and room.current_phase_id != from_phase:
+        return room
     phases = [p for p in member.workshop.phases.all() if not p.skipped]
     if not phases:
         raise ValidationError("Every phase of the agenda is skipped.")

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
 from workshop.event_kinds import Kind
-from workshop.events import record_event
+from workshop.events import lock_board, record_event
 
-from .access import FACILITATE, Membership
+from .access import ARCHIVED, FACILITATE, Membership
 from .closecodes import LEFT, LINK_ROTATED, REMOVED
 from .models import Participant, Role, WorkshopSession
 from .tokens import is_token, new_token
@@ -23,9 +23,11 @@ from .tokens import is_token, new_token
 def start_session(member: Membership, title: str = "") -> WorkshopSession:
     member.require(FACILITATE)
     workshop = member.workshop
+    version = lock_board(workshop.pk)  # a double-click numbers the second one next
     last = workshop.sessions.aggregate(Max("number"))["number__max"] or 0
     session = WorkshopSession.objects.create(workshop=workshop, number=last + 1, title=title)
-    record_event(workshop.pk, Kind.SESSION_STARTED, "sessions", session.pk, member.name)
+    record_event(workshop.pk, Kind.SESSION_STARTED, "sessions", session.pk, member.name,
+                 version=version)
     return session
 
 
@@ -69,7 +71,9 @@ def remove_participant(member: Membership, participant_id: int) -> Participant:
     )
     if participant.removed_at is None:
         participant.removed_at = timezone.now()
-        participant.save(update_fields=["removed_at"])
+        # Let back in later, they come back as a participant: powers are given anew.
+        participant.is_cofacilitator = False
+        participant.save(update_fields=["removed_at", "is_cofacilitator"])
         record_event(member.workshop.pk, Kind.PARTICIPANT_REMOVED, "sessions", participant.pk,
                      member.name)
         _kick_after_commit(member.workshop.pk, [f"p{participant.pk}"], REMOVED,
@@ -98,6 +102,8 @@ def leave(member: Membership) -> Participant:
     participant = member.participant
     if participant is None:
         raise ValidationError("Facilitators do not leave their own workshop.")
+    if member.archived:  # what is on it stays as it was archived, who took part too
+        raise PermissionDenied(ARCHIVED)
     participant = Participant.objects.select_for_update().get(pk=participant.pk)
     if participant.left_at is None:
         participant.left_at = timezone.now()
@@ -220,7 +226,15 @@ def _rejoin(participant: Participant, session: WorkshopSession, role: str,
         return participant  # already in: the second tab, the double click
     participant.left_at = None
     participant.session, participant.role, participant.joined_with = session, role, token
-    participant.save(update_fields=["left_at", "session", "role", "joined_with"])
+    # Observers only watch: a co-facilitator who comes back by the observer link is one,
+    # and their open sockets move to the room's audience (the event regroups them).
+    stood_down = participant.is_cofacilitator and role != Role.PARTICIPANT
+    participant.is_cofacilitator = participant.is_cofacilitator and not stood_down
+    participant.save(update_fields=["left_at", "session", "role", "joined_with",
+                                    "is_cofacilitator"])
     record_event(session.workshop_id, Kind.PARTICIPANT_JOINED, "sessions", participant.pk,
                  participant.display_name)
+    if stood_down:
+        record_event(session.workshop_id, Kind.ROOM_COFACILITATOR, "sessions",
+                     participant.pk, participant.display_name)
     return participant

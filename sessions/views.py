@@ -332,7 +332,8 @@ def _flag(request: HttpRequest, name: str) -> bool:
 def room_phase(request: HttpRequest, member: Membership) -> HttpResponse:
     step = request.POST.get("step")
     if step in ("next", "back"):
-        room.step_room(member, 1 if step == "next" else -1)
+        room.step_room(member, 1 if step == "next" else -1,
+                       parse_id(request.POST.get("from", "")))
     else:
         phase = parse_id(request.POST.get("phase", ""))
         if phase is None:

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from workshop.event_kinds import Kind
-from workshop.events import record_event
+from workshop.events import lock_board, record_event
 from workshop.models import Recipe
 
 from .access import EDIT, FACILITATE, Membership
@@ -40,6 +40,7 @@ def open_vote(member: Membership, budget: int = 3, per_item: int = 3,
     recipe; `own_dots`: whether a person may put dots on recipes they wrote."""
     member.require(FACILITATE)
     _check_limits(budget, per_item)
+    version = lock_board(member.workshop.pk)  # two opening at once: the second is told
     if open_vote_of(member.workshop.pk):
         raise ValidationError("A vote is already open: close it before opening another.")
     if "recipes" in room_for(member.workshop).private_sections:
@@ -50,7 +51,8 @@ def open_vote(member: Membership, budget: int = 3, per_item: int = 3,
     session = member.workshop.sessions.filter(ended_at__isnull=True).first()
     vote = Vote.objects.create(workshop=member.workshop, session=session, budget=budget,
                                per_item=per_item, hidden=hidden, own_dots=own_dots)
-    record_event(member.workshop.pk, Kind.VOTE_OPENED, "vote", vote.pk, member.name)
+    record_event(member.workshop.pk, Kind.VOTE_OPENED, "vote", vote.pk, member.name,
+                 version=version)
     return vote
 
 

@@ -12,8 +12,11 @@ from django.test import Client
 from django.utils import timezone
 from live_helpers import Socket
 
+from sessions import lifecycle
 from sessions.closecodes import LEFT
 from sessions.models import Participant
+from workshop.event_kinds import Kind
+from workshop.models import BoardEvent, Workshop
 
 
 def join(client: Client, token: str, name: str = "Pat"):
@@ -56,6 +59,45 @@ def test_a_removed_person_cannot_join_again_until_let_back_in(pat_browser, live_
     assert join(pat_browser, live_session.join_token).status_code == 302
     assert pat_browser.get(f"/w/{workshop.pk}/").status_code == 200
     assert list(Participant.objects.filter(session__workshop=workshop)) == [person]
+
+
+def cofacilitate(facilitator_client, workshop, person: Participant) -> None:
+    answer = facilitator_client.post(f"/w/{workshop.pk}/people/{person.pk}/cofacilitate/",
+                                     {"on": "1"})
+    assert answer.status_code == 302
+
+
+def test_a_cofacilitator_removed_and_let_back_in_is_a_participant_again(
+        pat_browser, live_session, facilitator_client, workshop):
+    person = pat(workshop)
+    cofacilitate(facilitator_client, workshop, person)
+    assert pat_browser.get(f"/w/{workshop.pk}/sessions/").status_code == 200
+    facilitator_client.post(f"/w/{workshop.pk}/people/{person.pk}/remove/")
+    facilitator_client.post(f"/w/{workshop.pk}/people/{person.pk}/restore/")
+    assert pat_browser.get(f"/w/{workshop.pk}/").status_code == 200
+    assert pat_browser.get(f"/w/{workshop.pk}/sessions/").status_code == 403
+    assert pat_browser.post(f"/w/{workshop.pk}/room/lock/",
+                            {"section": "risks", "locked": "1"}).status_code == 403
+
+
+def test_a_cofacilitator_who_comes_back_by_the_observer_link_only_watches(
+        pat_browser, live_session, facilitator_client, workshop):
+    cofacilitate(facilitator_client, workshop, pat(workshop))
+    assert join(pat_browser, live_session.observer_token).status_code == 302
+    assert pat(workshop).role == "observer" and not pat(workshop).is_cofacilitator
+    assert pat_browser.get(f"/w/{workshop.pk}/sessions/").status_code == 403
+    assert pat_browser.post(f"/w/{workshop.pk}/room/lock/",
+                            {"section": "risks", "locked": "1"}).status_code == 403
+    assert BoardEvent.objects.filter(workshop=workshop, kind=Kind.ROOM_COFACILITATOR,
+                                     item_id=pat(workshop).pk).count() == 2  # named, stood down
+
+
+def test_nobody_leaves_an_archived_board(pat_browser, host, workshop):
+    lifecycle.set_archived(host, True)
+    before = Workshop.objects.get(pk=workshop.pk).version
+    assert pat_browser.post(f"/w/{workshop.pk}/leave/").status_code == 403
+    assert Workshop.objects.get(pk=workshop.pk).version == before
+    assert pat(workshop).left_at is None
 
 
 def test_a_person_who_leaves_comes_back_as_themselves(pat_browser, live_session, workshop):

@@ -42,17 +42,26 @@ def _bump(workshop_id: int, by: int = 1) -> int:
     return row[0]
 
 
+def lock_board(workshop_id: int) -> int:
+    """The version a write's one event will have, taken first: for a write whose checks
+    read what a concurrent write of the board may change (a count, the next number, "is
+    a vote open?"), the bump's row lock then orders the whole of both writes, not only
+    their ends. No statement more: pass the version to `record_event`."""
+    return _bump(workshop_id)
+
+
 def record_event(
     workshop_id: int, kind: Kind, section: str = "", item_id: int | None = None,
     actor: str = "", unlinked: list[int] | None = None,
-    snapshot: dict[str, Any] | None = None,
+    snapshot: dict[str, Any] | None = None, version: int | None = None,
 ) -> BoardEvent:
-    """Bump the board version, log the change and schedule its broadcast.
+    """Bump the board version (unless `lock_board` did), log the change and schedule its
+    broadcast.
 
     Call inside the write's transaction: the row lock taken by the UPDATE orders
     concurrent writes to the same board, so versions never repeat or skip.
     """
-    version = _bump(workshop_id)
+    version = _bump(workshop_id) if version is None else version
     event = BoardEvent.objects.create(
         workshop_id=workshop_id, version=version, kind=Kind(kind), section=section,
         item_id=item_id, actor=actor, unlinked=unlinked or [], snapshot=snapshot or {},

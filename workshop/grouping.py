@@ -98,10 +98,12 @@ def group_items(member: Membership, section: Section, item_ids: list[int], *,
 
 def _rows(section: Section, workshop_id: int) -> list[_Row]:
     """The list's order and who may see what, locked; not whole items (a list may have
-    a thousand)."""
-    return [_Row(*values) for values in section.model.objects.select_for_update()
+    a thousand). Sorted once locked: PostgreSQL sorts before it locks, so rows a
+    concurrent write moved would come in their old order."""
+    rows = [_Row(*values) for values in section.model.objects.select_for_update()
             .filter(workshop_id=workshop_id).order_by("position", "pk")
             .values_list("pk", "position", "group_id", "private", "author")]
+    return sorted(rows, key=lambda row: (row.position, row.pk))
 
 
 def _before(rows: list[_Row], moving: list[_Row]) -> _Row | None:
@@ -172,6 +174,9 @@ def rename_group(member: Membership, section: Section, group_id: int, title: str
 def dissolve_group(member: Membership, section: Section, group_id: int) -> None:
     """Ungroup every item of the group; they stay where they are."""
     check_may_group(member, section)
+    # The list's rows before the group, as grouping takes them: in the other order a
+    # dissolve and a grouping into the same group at once deadlock on PostgreSQL.
+    _rows(section, member.workshop.pk)
     group = ItemGroup.objects.select_for_update().get(
         pk=group_id, workshop_id=member.workshop.pk, section=section.key)
     items = _items_of(section, group.pk)

@@ -26,7 +26,7 @@ from sessions.selectors import room_for
 
 from .choices import RoadmapPhase
 from .event_kinds import Kind
-from .events import record_event
+from .events import lock_board, record_event
 from .methods import get_method
 from .models import (
     AgendaPhase,
@@ -140,8 +140,12 @@ def check_allowance(member: Membership, section: Section) -> None:
 
 @transaction.atomic
 def add_item(member: Membership, section: Section, data: dict[str, Any]) -> BoardItem:
+    # The board first: two adds at once count the person's items and take the next
+    # position one after the other (on PostgreSQL both would read the same count).
+    version = lock_board(member.workshop.pk)
     item = insert_item(member, section, data)
-    record_event(member.workshop.pk, Kind.ITEM_ADDED, section.key, item.pk, member.name)
+    record_event(member.workshop.pk, Kind.ITEM_ADDED, section.key, item.pk, member.name,
+                 version=version)
     return item
 
 
@@ -303,6 +307,9 @@ def move_item(member: Membership, section: Section, item_id: int, offset: int) -
     member.require(EDIT)
     check_unlocked(member, section.key)
     items = list(section.model.objects.select_for_update().filter(workshop_id=member.workshop.pk))
+    # In order once locked: PostgreSQL sorts before it locks, so a move that waited on
+    # another would see the new positions in the old order.
+    items.sort(key=lambda item: (item.position, item.pk))
     index = next((i for i, item in enumerate(items) if item.pk == item_id), None)
     if index is None or not sees(member, items[index]):
         raise section.model.DoesNotExist(f"No {section.item_name} {item_id} here")

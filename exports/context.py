@@ -16,7 +16,7 @@ from typing import TypeVar
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from sessions.models import Role
+from sessions.models import Role, Room
 from workshop import words
 from workshop.choices import Function, Quadrant, Readiness, RoadmapPhase
 from workshop.methods import all_methods
@@ -507,12 +507,13 @@ def _refs(recipes, ranks: dict[int, int]) -> list[RecipeRef]:
     return sorted(RecipeRef(ranks[recipe.pk], recipe.title) for recipe in recipes)
 
 
-def _sample_row(source: DataSource, earlier: list[DataProfile]) -> SampleRow | None:
+def _sample_row(source: DataSource, earlier: list[DataProfile],
+                hide_by: bool = False) -> SampleRow | None:
     profile = source.profile
     if profile is None:
         return None
     return SampleRow(
-        profiled=timezone.localtime(profile.created_at), by=profile.by,
+        profiled=timezone.localtime(profile.created_at), by="" if hide_by else profile.by,
         filename=profile.filename, rows=profile.rows, columns=profile.column_count,
         completeness=profile.completeness, duplicate_share=profile.duplicate_share,
         newest=profile.newest,
@@ -524,7 +525,7 @@ def _sample_row(source: DataSource, earlier: list[DataProfile]) -> SampleRow | N
 
 
 def _source_row(source: DataSource, ranks: dict[int, int],
-                earlier: list[DataProfile] | None = None) -> SourceRow:
+                earlier: list[DataProfile] | None = None, hide_by: bool = False) -> SourceRow:
     return SourceRow(
         name=source.name,
         system_of_record=source.system_of_record,
@@ -540,7 +541,7 @@ def _source_row(source: DataSource, ranks: dict[int, int],
         notes=source.notes,
         evidence=source.evidence,
         recipes=_refs(source.recipes.all(), ranks),
-        sample=_sample_row(source, earlier or []),
+        sample=_sample_row(source, earlier or [], hide_by),
     )
 
 
@@ -641,7 +642,12 @@ def build_roadmap(workshop: Workshop, board_url: str = "") -> Roadmap:
     action_items = list(LISTS["action_items"].revealed(workshop.pk))
     ranks = {recipe.pk: rank for rank, recipe in enumerate(_by_priority(recipes, votes), 1)}
     earlier = _earlier_samples(workshop)
-    source_rows = [_source_row(source, ranks, earlier.get(source.pk)) for source in sources]
+    # Who profiled a sample is, in practice, who wrote its source: unnamed while the
+    # sources' authors are (the one document is for everyone).
+    room = Room.objects.filter(workshop=workshop).only("anonymous_sections").first()
+    hide_by = room is not None and "data_sources" in room.anonymous_sections
+    source_rows = [_source_row(source, ranks, earlier.get(source.pk), hide_by)
+                   for source in sources]
     risk_rows = [_risk_row(risk, ranks) for risk in risks]
     return Roadmap(
         title=workshop.title,

@@ -91,9 +91,16 @@ def section_csv(workshop: Workshop, key: str, hide_authors: bool) -> bytes:
     for item in items:
         row = [_cell(field, item) for field in fields]
         if hide_authors:
-            row[[f.name for f in fields].index("author_name")] = ""
+            _blank_authors(row, fields)
         rows.append(row + [item.group_title] + [compute(item) for _, compute in derived])
     return _csv(header, rows)
+
+
+def _blank_authors(row: list[str], fields: list) -> None:
+    names = [field.name for field in fields]
+    for name in schema.AUTHOR_FIELDS:
+        if name in names:
+            row[names.index(name)] = ""
 
 
 def north_star_csv(workshop: Workshop, hide_authors: bool) -> bytes:
@@ -103,7 +110,7 @@ def north_star_csv(workshop: Workshop, hide_authors: bool) -> bytes:
     ]
     row = [_cell(field, north_star) for field in fields]
     if hide_authors:
-        row[[f.name for f in fields].index("author_name")] = ""
+        _blank_authors(row, fields)
     # The workshop's round, its facilitator by name and what each list holds, as the
     # JSON's head carries them.
     counts = {spec.key: BOARD_LISTS[spec.key].revealed(workshop.pk).count()

@@ -41,8 +41,10 @@ def _times(item: models.Model) -> dict[str, str]:
     return {name: getattr(item, name).isoformat() for name in schema.TIMES}
 
 
-def _sample(profile: DataProfile) -> dict[str, Any]:
+def _sample(profile: DataProfile, hide_author: bool = False) -> dict[str, Any]:
     found = {name: getattr(profile, name) for name in schema.SAMPLE_FIELDS}
+    if hide_author:  # who profiled it is, in practice, who wrote the source
+        found["by"] = ""
     found["created_at"] = profile.created_at.isoformat()
     # A finding's risk is a database id: the file names no ids.
     found["findings"] = [finding | {"risk": None} for finding in profile.findings]
@@ -67,7 +69,7 @@ def export_workshop(workshop: Workshop, hidden_authors: Collection[str] = ()) ->
     north_star = workshop.north_star
     data["north_star"] = {name: getattr(north_star, name) for name in schema.NORTH_STAR_FIELDS}
     if "north_star" in hidden_authors:
-        data["north_star"]["author_name"] = ""
+        data["north_star"].update(dict.fromkeys(schema.AUTHOR_FIELDS, ""))
     refs: dict[Any, str] = {}
     samples: dict[int, list[DataProfile]] = {}
     for profile in DataProfile.objects.filter(workshop=workshop).order_by("-current",
@@ -86,10 +88,12 @@ def export_workshop(workshop: Workshop, hidden_authors: Collection[str] = ()) ->
             row: dict[str, Any] = {"ref": refs[item]}
             row.update({field.name: _value(field, item, refs) for field in spec.fields})
             row[schema.GROUP] = item.group_title or None
+            hidden = spec.key in hidden_authors
             if spec.key == "data_sources":
-                row[schema.SAMPLES] = [_sample(profile) for profile in samples.get(item.pk, [])]
-            if spec.key in hidden_authors:
-                row["author_name"] = ""
+                row[schema.SAMPLES] = [_sample(profile, hidden)
+                                       for profile in samples.get(item.pk, [])]
+            if hidden:
+                row.update(dict.fromkeys(schema.AUTHOR_FIELDS, ""))
             row.update(_times(item))
             rows.append(row)
         data[spec.key] = rows

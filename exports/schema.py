@@ -50,6 +50,9 @@ SKIPPED = {"id", "workshop", "version", "created_at", "updated_at", "group",
            "carried_from"}
 # The name of the item's group (workshop.models.ItemGroup), or null.
 GROUP = "group"
+# What says who wrote an item (their name, and their key, which the presence list pairs
+# with the name): both blanked where the reader may not see authors (anonymous lists).
+AUTHOR_FIELDS = ("author_name", "author")
 TIMES = ("created_at", "updated_at")
 SAMPLES = "samples"
 SAMPLE_FIELDS = ("current", "by", "filename", "file_format", "encoding", "rows",

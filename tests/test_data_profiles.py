@@ -392,6 +392,24 @@ def test_every_export_carries_the_sample_and_an_import_keeps_it(
     assert "80 rows × 20 columns" in page
 
 
+def test_who_profiled_a_sample_is_unnamed_while_the_sources_authors_are(
+        people, host, workshop, pats_source, facilitator_client):
+    upload(people["pat"][0], workshop, pats_source)
+    room_services.set_anonymous(host, ["data_sources"], True)
+    kim = people["kim"][0]
+    card = kim.get(f"/w/{workshop.pk}/").content.decode()
+    assert "Sample of" in card and "(Pat)" not in card
+    assert "by Pat" not in page_text(kim.get(url(workshop, pats_source)))
+    sample = kim.get(f"/w/{workshop.pk}/export/workshop.json").json()[
+        "data_sources"][0]["samples"][0]
+    assert sample["by"] == "" and sample["rows"] == 60
+    assert "by Pat" not in unescape(print_html(build_roadmap(workshop)))
+    # The facilitators still see who did (the board and the sample's page).
+    assert "by Pat" in page_text(facilitator_client.get(url(workshop, pats_source)))
+    room_services.set_anonymous(host, ["data_sources"], False)
+    assert "by Pat" in unescape(print_html(build_roadmap(workshop)))
+
+
 def test_a_samples_texts_from_a_file_are_text_in_the_markdown_roadmap(
         people, workshop, pats_source, facilitator_client):
     """An imported sample's values are the file's: its newest date too is any text."""

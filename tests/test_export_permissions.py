@@ -109,9 +109,14 @@ def test_authors_of_anonymous_sections_stay_hidden_from_the_room(board):
     as_facilitator = json.loads(
         signed_in(workshop.owner).get(f"/w/{workshop.pk}/export/workshop.json").content
     )
+    # Nor their key, which the presence list pairs with a name.
     assert as_participant["decisions"][0]["author_name"] == ""
+    assert as_participant["decisions"][0]["author"] == ""
     assert as_facilitator["decisions"][0]["author_name"] == "owner"
+    key = as_facilitator["decisions"][0]["author"]
+    assert key
     assert as_participant["recipes"][0]["author_name"] == "owner"  # not anonymous
     csv_zip = joined(session.join_token, "Quinn").get(f"/w/{workshop.pk}/export/csv.zip")
     decisions = zipfile.ZipFile(io.BytesIO(csv_zip.content)).read("decisions.csv").decode()
     assert "owner" not in decisions.splitlines()[1]
+    assert key not in decisions.splitlines()[1].split(",")

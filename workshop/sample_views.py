@@ -23,6 +23,7 @@ from sessions.room import Locked
 from . import data_profiles
 from .models import DataSource
 from .sections import LISTS
+from .selectors import viewer_for
 from .views import board_view, saved
 
 SECTION = LISTS["data_sources"]
@@ -82,6 +83,8 @@ def _page(request: HttpRequest, member: Membership, source_id: int,
         "history": history, "problem": problem, "member": member,
         "can_upload": data_profiles.may_profile(member, source),
         "can_accept": member.allows(EDIT),
+        # Who profiled it is, in practice, who wrote the source: unnamed as its author is.
+        "show_by": "data_sources" not in viewer_for(member)[0].anonymous_sections,
         "max_mb": settings.PROFILE_SAMPLE_MAX_MB, "max_bytes": sample_limit()},
         status=status)
 

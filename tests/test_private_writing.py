@@ -23,7 +23,8 @@ from sessions.access import Membership
 from sessions.models import Participant, Role, Room
 from sessions.selectors import room_for
 from workshop import services
-from workshop.models import Recipe, Risk, Workshop
+from workshop.event_kinds import Kind
+from workshop.models import BoardEvent, Recipe, Risk, Workshop
 from workshop.sections import LISTS
 
 SECRET = "Streak saver for night owls"
@@ -143,6 +144,20 @@ def test_others_private_items_are_not_there_at_their_urls(private_recipe, room, 
     assert private_recipe.title == SECRET  # nothing of it changed
     assert room["pat"].get(f"{base}/").status_code == 200
     assert room["fran"].get(f"{base}/edit/").status_code == 200
+
+
+def test_others_cannot_restore_a_private_item_deleted_even_with_editing_open(
+        private_recipe, room, host, workshop):
+    room_services.set_open_editing(host, True)
+    assert room["pat"].post(f"/w/{workshop.pk}/s/recipes/{private_recipe.pk}/delete/"
+                            ).status_code in (200, 204)
+    deleted = BoardEvent.objects.filter(workshop=workshop, kind=Kind.ITEM_DELETED).latest(
+        "version")
+    restore = f"/w/{workshop.pk}/restore/{deleted.pk}/"
+    assert room["kim"].post(restore).status_code == 404
+    assert not Recipe.objects.filter(title=SECRET).exists()
+    assert room["pat"].post(restore).status_code in (200, 204)
+    assert Recipe.objects.get(title=SECRET).private
 
 
 @pytest.mark.django_db

@@ -242,6 +242,8 @@ def restore_item(member: Membership, event_id: int) -> BoardItem:
     [found] = serializers.deserialize("json", json.dumps(event.snapshot["object"]))
     item = found.object
     assert isinstance(item, BoardItem)  # the snapshot of a board list's item
+    if not sees(member, item):  # someone else's private writing: not on their board
+        raise BoardEvent.DoesNotExist(f"No deleted {section.item_name} {event_id} here")
     check_may_change(member, section, item.author)
     _drop_gone_choices(item)
     # Private only while its list still is (the reveal may have come meanwhile).

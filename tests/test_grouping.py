@@ -64,7 +64,7 @@ def test_an_item_joining_a_group_moves_after_its_items(host, workshop, questions
     grouping.group_items(host, PARKING, [push_again.pk], group_id=group.pk)
     assert order("parking_lot", workshop) == [str(push), str(consent), str(home),
                                              str(push_again)]
-    assert grouping.groups_of(workshop.pk, PARKING) == [group]
+    assert grouping.groups_of(host, PARKING) == [group]
 
 
 def test_taking_one_out_renaming_and_ungrouping_all(host, workshop, questions):
@@ -117,6 +117,26 @@ def test_nobody_groups_what_they_may_not_see(host, people, workshop):
     grouping.group_items(host, PARKING, [kims.pk], title="Facilitators see all")
 
 
+def test_a_group_of_private_writing_is_offered_and_named_to_nobody_else(
+        host, people, workshop, facilitator_client):
+    """Grouped by the facilitator before the reveal, with no name given: the group's name
+    would be the private item's text, and the group form offered it to everyone."""
+    pat_client, pat = people["pat"]
+    _, kim = people["kim"]
+    room_services.set_open_editing(host, True)
+    public = add_as(pat, "parking_lot", question="An open question")
+    room_services.set_private(host, ["parking_lot"])
+    kims = add_as(kim, "parking_lot", question="Kim's private question")
+    group = grouping.group_items(host, PARKING, [kims.pk])
+    assert group.title == "Similar questions"
+    form = pat_client.get(f"/w/{workshop.pk}/s/parking_lot/{public.pk}/group/")
+    assert form.status_code == 200 and f'value="{group.pk}"' not in form.content.decode()
+    with pytest.raises(ItemGroup.DoesNotExist):
+        grouping.group_items(pat, PARKING, [public.pk], group_id=group.pk)
+    assert f'value="{group.pk}"' in facilitator_client.get(
+        f"/w/{workshop.pk}/s/parking_lot/{public.pk}/group/").content.decode()
+
+
 def test_an_item_of_another_list_or_board_is_not_found(host, questions, add):
     decision = add("decisions")
     with pytest.raises(ParkingLotItem.DoesNotExist):
@@ -165,7 +185,7 @@ def test_whatever_is_grouped_and_ungrouped_each_groups_cards_sit_together(host, 
     items = [add_as(host, "parking_lot", question=f"Question {n}") for n in range(6)]
     for step, picked in steps:
         pks = [items[n].pk for n in sorted(picked)]
-        groups = grouping.groups_of(host.workshop.pk, PARKING)
+        groups = grouping.groups_of(host, PARKING)
         if step == "group" or (step == "join" and not groups):
             grouping.group_items(host, PARKING, pks, title="G")
         elif step == "join":

@@ -22,7 +22,7 @@ from sessions.room import check_unlocked
 
 from .event_kinds import Kind
 from .events import record_event
-from .models import SHORT, ItemGroup, visible
+from .models import SHORT, ItemGroup, visible, visible_q
 from .sections import Section
 from .services import may_change, sees
 
@@ -76,14 +76,17 @@ def group_items(member: Membership, section: Section, item_ids: list[int], *,
             for row in moving):
         raise section.model.DoesNotExist(f"No such {section.item_name} here")
     if group_id is not None:
+        if group_id not in {group.pk for group in groups_of(member, section)}:
+            raise ItemGroup.DoesNotExist(f"No such group of {section.item_name}s here")
         group = ItemGroup.objects.get(pk=group_id, workshop_id=workshop_id,
                                       section=section.key)
         if title:
             group.title = _title(title)
             group.save(update_fields=["title"])
     else:
-        if not title:  # named after its first item
-            title = str(section.model.objects.get(pk=moving[0].pk))[:SHORT]
+        if not title:  # named after its first item, unless that is private writing
+            title = (f"Similar {section.item_name}s" if moving[0].private
+                     else str(section.model.objects.get(pk=moving[0].pk))[:SHORT])
         group = ItemGroup.objects.create(workshop_id=workshop_id, section=section.key,
                                          title=_title(title))
     members = [row for row in rows if row.group_id == group.pk and row.pk not in wanted]
@@ -221,7 +224,10 @@ def likely_duplicates(member: Membership, section: Section) -> list[Suggestion]:
     return found[:MOST_SUGGESTIONS]
 
 
-def groups_of(workshop_id: int, section: Section) -> list[ItemGroup]:
-    """The list's groups that have items, for the "Add to group" choice."""
-    used = section.model.objects.filter(workshop_id=workshop_id, group__isnull=False)
+def groups_of(member: Membership, section: Section) -> list[ItemGroup]:
+    """The list's groups that hold an item this member sees, for the "Add to group"
+    choice: a group of someone else's private writing is not on their board."""
+    used = section.model.objects.filter(
+        visible_q(member.person, member.is_facilitator), workshop_id=member.workshop.pk,
+        group__isnull=False)
     return list(ItemGroup.objects.filter(pk__in=used.values("group_id")))

@@ -295,7 +295,7 @@ def item_group(request: HttpRequest, member: Membership, key: str,
         return saved()
     grouping.check_may_group(member, section)
     item = seen_item(member, section, item_id)
-    groups = [g for g in grouping.groups_of(member.workshop.pk, section) if g.pk != item.group_id]
+    groups = [g for g in grouping.groups_of(member, section) if g.pk != item.group_id]
     return render(request, "board/group_form.html", member_context(
         member, item=item, section=section, groups=groups, dom_id=f"{section.key}-{item_id}",
         cancel_url=reverse("item_detail", args=[member.workshop.pk, section.key, item_id])))

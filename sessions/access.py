@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -141,6 +142,13 @@ def get_membership(request: HttpRequest, workshop_id: int, need: str = VIEW) -> 
                       "have replaced it or removed you. Ask them for the current link.")
     membership.require(need)
     return membership
+
+
+def browser_key(request: HttpRequest) -> str:
+    """Who this browser is before it has a session that says so: a hash of its CSRF
+    cookie's secret (the same for a form sent twice), or "" without one."""
+    secret = request.META.get("CSRF_COOKIE", "")
+    return hashlib.sha256(secret.encode()).hexdigest() if secret else ""
 
 
 def remember_participant(request: HttpRequest, participant: Participant) -> None:

@@ -73,6 +73,10 @@ class Participant(models.Model):
     )
     is_cofacilitator = models.BooleanField(default=False)
     joined_with = models.CharField(max_length=64)
+    # The browser they joined from (a hash of its CSRF cookie): a join form sent twice
+    # at once (a double tap) finds the participant the first one made, before either
+    # answer has set the session that would say so.
+    browser = models.CharField(max_length=64, blank=True, default="", db_index=True)
     joined_at = models.DateTimeField(auto_now_add=True)
     # Removed by a facilitator: a ban. This person's browser cannot join again by the
     # link until a facilitator lets them back in.

@@ -193,16 +193,25 @@ class Banned(Exception):
 
 @transaction.atomic
 def join_session(token: str, display_name: str, function: str,
-                 returning: int | None = None) -> Participant | None:
+                 returning: int | None = None, browser: str = "") -> Participant | None:
     """Let a person in by a link. None when the link is wrong or rotated away.
 
     `returning` is the participant this browser joined the workshop as before, if any:
     joining again (a second tab, after leaving, by a new link) brings that participant
-    back rather than making a second one; a removed one raises Banned."""
+    back rather than making a second one; a removed one raises Banned. `browser`
+    (sessions.access.browser_key) finds that participant too when the session does not
+    say it yet: a join form sent twice at once."""
     found = session_for_token(token)
     if found is None:
         return None
     session, role = found
+    if returning is None and browser:
+        # One join at a time from a browser: the second of a double tap waits for the
+        # first to commit, then finds who it made.
+        WorkshopSession.objects.select_for_update().filter(pk=session.pk).exists()
+        returning = (Participant.objects.filter(session__workshop_id=session.workshop_id,
+                                                browser=browser)
+                     .order_by("-joined_at").values_list("pk", flat=True).first())
     if returning is not None:
         again = (Participant.objects.select_for_update()
                  .filter(pk=returning, session__workshop_id=session.workshop_id).first())
@@ -210,7 +219,7 @@ def join_session(token: str, display_name: str, function: str,
             return _rejoin(again, session, role, token)
     participant = Participant.objects.create(
         session=session, display_name=display_name, function=function, role=role,
-        joined_with=token, waiting=session.lobby,
+        joined_with=token, waiting=session.lobby, browser=browser,
     )
     record_event(session.workshop_id,
                  Kind.PARTICIPANT_KNOCKED if session.lobby else Kind.PARTICIPANT_JOINED,

@@ -30,6 +30,7 @@ from .access import (
     FACILITATE,
     VIEW,
     Membership,
+    browser_key,
     find_membership,
     joined_as,
     remember_participant,
@@ -251,7 +252,8 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             participant = services.join_session(token, **form.cleaned_data,
-                                                returning=returning.pk if returning else None)
+                                                returning=returning.pk if returning else None,
+                                                browser=browser_key(request))
         except services.Banned:
             return private(removed(request, session))
         if participant is None:

@@ -165,6 +165,16 @@ def test_next_phase_pressed_by_two_facilitators_at_once_moves_the_room_once(
     assert workshop.room.current_phase.key == "stakeholders"
 
 
+def test_a_join_form_sent_twice_at_once_is_one_participant(live_session, workshop):
+    from test_membership import join, tapped_twice
+
+    clients = tapped_twice(live_session.join_token)
+    outcomes = at_once(*[lambda client=client: join(client, live_session.join_token)
+                         for client in clients])
+    assert outcomes == ["ok", "ok"]
+    assert Participant.objects.filter(session__workshop=workshop).count() == 1
+
+
 def test_a_refused_write_that_locked_the_board_leaves_its_version(host, workshop):
     """lock_board bumps the version first: a refusal after it rolls the bump back."""
     before = Workshop.objects.get(pk=workshop.pk).version

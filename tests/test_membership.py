@@ -44,6 +44,27 @@ def test_joining_twice_from_one_browser_is_one_participant(pat_browser, live_ses
     assert pat_browser.get(f"/w/{workshop.pk}/").status_code == 404
 
 
+def tapped_twice(token: str) -> tuple[Client, Client]:
+    """A phone's join form sent twice: both requests carry the cookies the page had
+    (its CSRF cookie, no session yet), whichever answer comes back last."""
+    first = Client()
+    assert first.get(f"/join/{token}/").status_code == 200
+    second = Client()
+    second.cookies["csrftoken"] = first.cookies["csrftoken"].value
+    return first, second
+
+
+def test_a_join_form_sent_twice_is_one_participant(live_session, workshop):
+    first, second = tapped_twice(live_session.join_token)
+    assert join(first, live_session.join_token).status_code == 302
+    assert join(second, live_session.join_token).status_code == 302
+    assert Participant.objects.filter(session__workshop=workshop).count() == 1
+    assert second.get(f"/w/{workshop.pk}/").status_code == 200
+    # Another browser is another person, whatever name they give.
+    assert join(Client(), live_session.join_token).status_code == 302
+    assert Participant.objects.filter(session__workshop=workshop).count() == 2
+
+
 def test_a_removed_person_cannot_join_again_until_let_back_in(pat_browser, live_session,
                                                                facilitator_client, workshop):
     person = pat(workshop)

@@ -183,4 +183,8 @@ def next_round_blocker(workshop: Workshop) -> str:
     if not workshop.sessions.exists() and workshop.archived_at is None:
         return ("No session has been held yet: the next round follows a workshop that has "
                 "run. Start a session instead.")
+    following = Workshop.objects.filter(previous_round=workshop).first()
+    if following is not None:  # a double click, or a second try: one round follows
+        return (f"Round {following.round}, “{following.title}”, follows this workshop "
+                "already: it is on your workshops page.")
     return ""

@@ -60,6 +60,16 @@ def test_the_next_round_carries_the_board_and_not_the_room(finished):
     assert Vote.objects.filter(workshop=finished).count() == 1
 
 
+def test_a_round_follows_once(finished):
+    """The button pressed twice (the answer was slow): one round 2, and the second press
+    is told where it is."""
+    client = signed_in(finished.owner)
+    assert client.post(f"/w/{finished.pk}/next-round/").status_code == 302
+    again = client.post(f"/w/{finished.pk}/next-round/", follow=True).content.decode()
+    assert "Round 2, “" in again and "follows this workshop already" in again
+    assert Workshop.objects.filter(previous_round=finished).count() == 1
+
+
 def test_a_running_session_or_none_held_refuses_the_next_round_with_why(fran):
     workshop = small_workshop(fran)  # its Kickoff session is still running
     client = signed_in(fran)

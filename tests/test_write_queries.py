@@ -32,7 +32,7 @@ from sessions.fragments import event_deliveries
 from sessions.models import Participant, Role, WorkshopSession
 from workshop import services
 from workshop.event_kinds import Kind
-from workshop.models import BoardEvent, NorthStar, Recipe
+from workshop.models import BoardEvent, NorthStar, ParkingLotItem, Recipe
 from workshop.sections import LISTS
 
 pytestmark = pytest.mark.django_db
@@ -302,3 +302,23 @@ def test_a_participants_add_reads_who_they_are_in_two_queries_and_its_broadcast_
         frames = event_deliveries(event).audiences
     assert counted(render) == 1
     assert all("Who owns consent?" in texts[0] for texts in frames.values())
+
+
+@pytest.mark.parametrize("size", [3, 1000])
+def test_a_move_writes_two_rows_whatever_the_lists_length(host, size):
+    """Moving an item swaps it with its neighbour: the same statements on a list of
+    3 and of 1,000 (it renumbered the whole list, in more batches the longer it was)."""
+    ParkingLotItem.objects.bulk_create(
+        ParkingLotItem(workshop=host.workshop, question=f"Q{i}", position=i + 1)
+        for i in range(size))
+    items = list(ParkingLotItem.objects.filter(workshop=host.workshop)
+                 .order_by("position").values_list("pk", flat=True))
+    with CaptureQueriesContext(connection) as moved:
+        services.move_item(host, LISTS["parking_lot"], items[1], -1)
+    writes = [query["sql"] for query in moved.captured_queries
+              if query["sql"].startswith("UPDATE") and "parking" in query["sql"]]
+    assert len(writes) == 2, writes
+    assert counted(moved) == 5  # the rows locked, the two rows, the version, the event
+    after = list(ParkingLotItem.objects.filter(workshop=host.workshop)
+                 .order_by("position", "pk").values_list("pk", flat=True))
+    assert after == [items[1], items[0], *items[2:]]

@@ -308,21 +308,31 @@ def move_item(member: Membership, section: Section, item_id: int, offset: int) -
     """Move an item one place earlier (-1) or later (+1) in its list."""
     member.require(EDIT)
     check_unlocked(member, section.key)
-    items = list(section.model.objects.select_for_update().filter(workshop_id=member.workshop.pk))
-    # In order once locked: PostgreSQL sorts before it locks, so a move that waited on
-    # another would see the new positions in the old order.
-    items.sort(key=lambda item: (item.position, item.pk))
-    index = next((i for i, item in enumerate(items) if item.pk == item_id), None)
-    if index is None or not sees(member, items[index]):
+    # The list's order, locked (not whole items: a list may hold a thousand), sorted
+    # once locked: PostgreSQL sorts before it locks, so a move that waited on another
+    # would see the new positions in the old order.
+    rows = sorted(section.model.objects.select_for_update()
+                  .filter(workshop_id=member.workshop.pk)
+                  .values_list("position", "pk", "private", "author"))
+    index = next((i for i, row in enumerate(rows) if row[1] == item_id), None)
+    if index is None or not visible(rows[index][2], rows[index][3], member.person,
+                                    member.is_facilitator):
         raise section.model.DoesNotExist(f"No {section.item_name} {item_id} here")
-    check_may_change(member, section, items[index].author)
+    check_may_change(member, section, rows[index][3])
     target = index + offset
-    if 0 <= target < len(items):
-        items[index], items[target] = items[target], items[index]
-        for position, item in enumerate(items, start=1):
-            item.position = position
-        section.model.objects.bulk_update(items, ["position"])
-        record_event(member.workshop.pk, Kind.ITEM_MOVED, section.key, item_id, member.name)
+    if not 0 <= target < len(rows):
+        return
+    (mine, _, _, _), (theirs, other, _, _) = rows[index], rows[target]
+    objects = section.model.objects
+    if mine != theirs:  # the two swap places: two rows written, whatever the list's length
+        objects.filter(pk=item_id).update(position=theirs)
+        objects.filter(pk=other).update(position=mine)
+    else:  # equal positions (ordered by pk): number the list afresh, once
+        order = [row[1] for row in rows]
+        order[index], order[target] = order[target], order[index]
+        objects.bulk_update([section.model(pk=pk, position=position)
+                             for position, pk in enumerate(order, start=1)], ["position"])
+    record_event(member.workshop.pk, Kind.ITEM_MOVED, section.key, item_id, member.name)
 
 
 @transaction.atomic

@@ -152,7 +152,10 @@ def targets_for(event: BoardEvent) -> set[Target] | None:
             found.add(Target("order", section))
         found |= _dependents(event, section, event.item_id or 0)
     if touched.all_lists:
-        found |= {Target("list", key) for key in LISTS}
+        named = [key for key in (event.snapshot or {}).get("sections", LISTS) if key in LISTS]
+        for key in named:
+            found |= {Target("list", name) for name in (key, *LISTS[key].shown_in_lists)}
+            found |= {Target("region", name) for name in LISTS[key].shown_in_regions}
     if touched.its_items and event.section in LISTS:
         named = (event.snapshot or {}).get("items", ())
         found |= {Target("item", event.section, pk) for pk in named}

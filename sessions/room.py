@@ -56,9 +56,13 @@ def _room(member: Membership) -> Room:
     return room
 
 
-def _save(member: Membership, room: Room, kind: Kind, fields: list[str]) -> Room:
+def _save(member: Membership, room: Room, kind: Kind, fields: list[str],
+          sections: list[str] | None = None) -> Room:
+    """Save the room and record its event; `sections`: the lists it changed, when pages
+    redraw them (sessions/fragments.py)."""
     room.save(update_fields=fields)
-    record_event(member.workshop.pk, kind, "room", room.pk, member.name)
+    record_event(member.workshop.pk, kind, "room", room.pk, member.name,
+                 snapshot={"sections": sections} if sections is not None else None)
     return room
 
 
@@ -148,7 +152,9 @@ def set_anonymous(member: Membership, sections: list[str], anonymous: bool) -> R
         raise ValidationError("There is no such list to make anonymous.")
     room = _room(member)
     room.anonymous_sections = _toggled(room.anonymous_sections, sections, anonymous)
-    return _save(member, room, Kind.ROOM_ANONYMOUS, ["anonymous_sections"])
+    # Only these lists' cards change (their bylines): a board of 1,000 items a list
+    # would otherwise send every list, for both audiences.
+    return _save(member, room, Kind.ROOM_ANONYMOUS, ["anonymous_sections"], sections)
 
 
 @transaction.atomic

@@ -156,6 +156,20 @@ async def test_making_a_long_list_anonymous_is_sent_in_parts_that_each_fit(
         await sock.close()
 
 
+@pytest.mark.django_db
+def test_making_one_list_anonymous_redraws_that_list_not_the_others(workshop, host):
+    fill(workshop, "risks", 300, risk="Risk {index}", category="privacy",
+         likelihood="2", severity="2")
+    fill(workshop, "decisions", 3, decision="Decision {index}")
+    room_services.set_anonymous(host, ["decisions"], True)
+    event = BoardEvent.objects.filter(workshop=workshop).last()
+    frames = fragments.event_frames(event)
+    sent = "".join(text for texts in frames.values() for text in texts)
+    assert '"list-decisions"' in sent and "Decision 1" in sent
+    assert "Risk 1" not in sent  # a list of 300 cards that did not change
+    assert max(len(text) for texts in frames.values() for text in texts) < 64 * 1024
+
+
 @pytest.mark.slow
 async def test_a_region_too_large_for_a_frame_is_fetched_over_http(participant_client,
                                                                     workshop, host):

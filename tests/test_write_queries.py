@@ -322,3 +322,16 @@ def test_a_move_writes_two_rows_whatever_the_lists_length(host, size):
     after = list(ParkingLotItem.objects.filter(workshop=host.workshop)
                  .order_by("position", "pk").values_list("pk", flat=True))
     assert after == [items[1], items[0], *items[2:]]
+
+
+def test_a_move_among_equal_positions_numbers_the_list_afresh(host):
+    """Older boards may hold equal positions (ordered by pk): a swap of equal positions
+    would change nothing, so the list is numbered once, in its new order."""
+    ParkingLotItem.objects.bulk_create(
+        ParkingLotItem(workshop=host.workshop, question=f"Q{i}", position=1) for i in range(3))
+    items = list(ParkingLotItem.objects.filter(workshop=host.workshop)
+                 .order_by("position", "pk").values_list("pk", flat=True))
+    services.move_item(host, LISTS["parking_lot"], items[2], -1)
+    after = ParkingLotItem.objects.filter(workshop=host.workshop).order_by("position", "pk")
+    assert [(item.pk, item.position) for item in after] == [
+        (items[0], 1), (items[2], 2), (items[1], 3)]

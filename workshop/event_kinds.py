@@ -76,7 +76,9 @@ class Touches:
     order      the order of the event section's list, and of every list and region
                that shows that section's items (they list them in the same order);
     regions    regions redrawn whole (each is bounded, or fetched when it is not);
-    all_lists  every list (who may see authors changed);
+    all_lists  the lists whose authors were shown or hidden: those the event's snapshot
+               names ("sections"), with where their items show; every list when it
+               names none (events recorded before it did);
     whole_list the whole list of the event's section, and every list and region that
                shows its items (what only some could see, everyone now sees);
     its_items  the items of the event's section that the event names (its snapshot's

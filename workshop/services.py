@@ -330,8 +330,12 @@ def move_item(member: Membership, section: Section, item_id: int, offset: int) -
     else:  # equal positions (ordered by pk): number the list afresh, once
         order = [row[1] for row in rows]
         order[index], order[target] = order[target], order[index]
-        objects.bulk_update([section.model(pk=pk, position=position)
-                             for position, pk in enumerate(order, start=1)], ["position"])
+        renumbered = []
+        for position, pk in enumerate(order, start=1):
+            item = section.model(position=position)
+            item.pk = pk  # only the position is written
+            renumbered.append(item)
+        objects.bulk_update(renumbered, ["position"])
     record_event(member.workshop.pk, Kind.ITEM_MOVED, section.key, item_id, member.name)
 
 

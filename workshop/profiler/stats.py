@@ -77,8 +77,21 @@ def connection(seconds: float = SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
                                  "max_temp_directory_size": "0B",
                                  "enable_external_access": True})
     con.execute("SET enable_progress_bar = false")  # it would draw on the server's stderr
-    timer = threading.Timer(seconds, con.interrupt)
-    timer.start()
+    # Past the time, interrupt again and again until the profile ends: DuckDB's interrupt
+    # stops the query running at that moment only, and one that came between two
+    # queries (a busy machine) would be lost, letting the profile run on unbounded.
+    done = threading.Event()
+
+    def interrupt_past_time() -> None:
+        if done.wait(seconds):
+            return
+        while True:
+            con.interrupt()
+            if done.wait(0.02):
+                return
+
+    watcher = threading.Thread(target=interrupt_past_time, daemon=True)
+    watcher.start()
     try:
         yield con
     except duckdb.InterruptException:
@@ -88,7 +101,8 @@ def connection(seconds: float = SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
         raise SampleRefused("This sample needs more memory than Attune gives one "
                             "profile. Upload fewer rows or columns.") from None
     finally:
-        timer.cancel()
+        done.set()
+        watcher.join()
         con.close()
 
 

@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sessions.access import FACILITATE, VIEW, Membership
 from sessions.models import Room
@@ -125,8 +125,10 @@ def _refused(request: HttpRequest, error: ImportRefused, action: str) -> HttpRes
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def workshop_import(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":  # a login that expired mid-import leads back here
+        return redirect("home")  # where the form is
     limit = int(getattr(settings, "EXPORTS_IMPORT_MAX_MB", 5)) * MiB
     try:
         data = read_upload(request.FILES.get("file"), limit)

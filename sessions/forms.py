@@ -1,9 +1,17 @@
 from django import forms
 
+from workshop.choices import Function
+
 from .models import Participant
 
 
 class JoinForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        function = self.fields["function"]
+        assert isinstance(function, forms.TypedChoiceField)
+        function.choices = [("", "Choose your function…"), *Function.choices]
+
     class Meta:
         model = Participant
         fields = ["display_name", "function"]

@@ -501,3 +501,10 @@ async def test_a_profile_reaches_the_room_with_no_personal_value(layer, host, wo
         text = json.dumps(frame)
         assert "@example.com" not in text and "+44 7911" not in text
         await socket.close()
+
+
+def test_an_observer_of_a_source_with_no_sample_is_told_only_that(people, workshop,
+                                                                  pats_source):
+    page = page_text(people["olive"][0].get(url(workshop, pats_source)))
+    assert "No sample has been profiled for CRM export yet" in page
+    assert "You can read this profile" not in page

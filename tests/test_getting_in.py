@@ -87,3 +87,27 @@ def test_the_present_view_of_an_ended_session_says_so_and_shows_no_code(
     html = facilitator_client.get(present_url(workshop, live_session)).content.decode()
     assert "This session has ended" in html
     assert "<svg" not in html and live_session.join_token not in html
+
+
+def test_an_address_that_is_nothing_says_so_in_words(client, db):
+    response = client.get("/no/such/page/")
+    html = response.content.decode()
+    assert response.status_code == 404
+    assert "This page does not exist" in html and "Resolver404" not in html
+
+
+def test_a_page_not_for_this_role_leads_back_to_the_board(participant_client, workshop):
+    response = participant_client.get(f"/w/{workshop.pk}/sessions/")
+    assert response.status_code == 403
+    assert f'href="/w/{workshop.pk}/"' in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/import/", "/w/new/"])
+def test_the_home_pages_forms_opened_by_address_go_home(facilitator_client, path):
+    response = facilitator_client.get(path)
+    assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_the_join_form_asks_for_a_function_in_words(client, live_session):
+    html = client.get(f"/join/{live_session.join_token}/").content.decode()
+    assert "Choose your function…" in html and "---------" not in html

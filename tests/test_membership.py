@@ -205,13 +205,13 @@ def test_in_lobby_mode_a_new_person_waits_until_let_in(lobby, facilitator_client
     assert b"Waiting" in join(mo, lobby.join_token, "Mo").content
     assert Participant.objects.filter(display_name="Mo").count() == 1
     board = facilitator_client.get(f"/w/{workshop.pk}/").content.decode()
-    assert "Waiting to join" in board and "Let Mo in" in board
+    assert "Waiting to join" in board and "Let in Mo" in board
     person = Participant.objects.get(display_name="Mo")
     assert facilitator_client.post(
         f"/w/{workshop.pk}/lobby/{person.pk}/admit/").status_code == 204
     assert status(mo, lobby.join_token)["HX-Redirect"] == f"/w/{workshop.pk}/"
     assert mo.get(f"/w/{workshop.pk}/").status_code == 200
-    assert "Let Mo in" not in facilitator_client.get(f"/w/{workshop.pk}/").content.decode()
+    assert "Let in Mo" not in facilitator_client.get(f"/w/{workshop.pk}/").content.decode()
 
 
 def test_a_declined_knock_is_told_and_stays_out(lobby, facilitator_client, workshop):
@@ -247,7 +247,7 @@ async def test_a_knock_reaches_the_facilitators_live_and_never_the_room(
     await pat_socket.open()
     await db(join)(Client(), lobby.join_token, "Mo Knocks")
     knock = await fran.next(lambda f: f["type"] == "event" and "Mo Knocks" in json_of(f))
-    assert "Let Mo Knocks in" in json_of(knock)
+    assert "Let in Mo Knocks" in json_of(knock)
     await pat_socket.next(lambda f: f["type"] == "event" and any(
         op.get("id") == "lobby" for op in f["ops"]))
     assert all("Mo Knocks" not in json_of(f) for f in pat_socket.frames)

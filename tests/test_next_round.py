@@ -74,7 +74,8 @@ def test_a_running_session_or_none_held_refuses_the_next_round_with_why(fran):
     workshop = small_workshop(fran)  # its Kickoff session is still running
     client = signed_in(fran)
     response = client.post(f"/w/{workshop.pk}/next-round/", follow=True)
-    assert "A session is still running: end it on the Sessions page" in response.content.decode()
+    says = "A session is still running: end it (“End this session”, on the Sessions page)"
+    assert says in response.content.decode()
     fresh = services.create_workshop(fran, "Not run yet")
     response = client.post(f"/w/{fresh.pk}/next-round/", follow=True)
     assert "No session has been held yet" in response.content.decode()

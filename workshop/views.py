@@ -143,8 +143,10 @@ def account_name(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def workshop_new(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":  # the address typed, or a login that led back here
+        return redirect("home")  # where the form is
     form = WorkshopForm(request.POST)
     if not form.is_valid():
         return render(request, "home.html", home_context(request) | {"form": form},

@@ -9,6 +9,8 @@ what it may do there changed."""
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -55,9 +57,21 @@ def set_archived(member: Membership, archived: bool) -> Workshop:
 def check_deletable(member: Membership, typed_title: str) -> None:
     """Deleting cannot be undone: the owner types the workshop's name to confirm it."""
     require_owner(member)
-    if typed_title.strip() != member.workshop.title.strip():
+    if _as_typed(typed_title) != _as_typed(member.workshop.title):
         raise ValidationError("Type the workshop's name exactly as it is shown to delete "
                               "it; nothing was deleted.")
+
+
+# What a keyboard types for what the title shows: dashes and quotes of any kind, spaces
+# of any width (the letters and their case are the title's: the field does not
+# capitalize by itself, templates/sessions/delete.html).
+_DASHES = re.compile("[\u2010-\u2015\u2212]")
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
+
+
+def _as_typed(title: str) -> str:
+    text = unicodedata.normalize("NFKC", title).translate(_QUOTES)
+    return " ".join(_DASHES.sub("-", text).split())
 
 
 @transaction.atomic

@@ -104,6 +104,7 @@ def workshop_delete(request: HttpRequest, member: Membership) -> HttpResponse:
             return redirect("home")
     return render(request, "sessions/delete.html",
                   {"workshop": member.workshop, "problem": problem,
+                   "typed": request.POST.get("title", "") if problem else "",
                    "counts": workshop_counts(member.workshop)},
                   status=422 if problem else 200)
 

@@ -142,6 +142,16 @@ def test_deleting_needs_the_exact_name_and_a_wrong_one_deletes_nothing(
         assert answer.status_code == 422
         assert "Type the workshop's name exactly" in unescape(answer.content.decode())
     assert Workshop.objects.filter(pk=workshop.pk).exists()
+    assert 'value="reader app personalization"' in answer.content.decode()  # kept
+
+
+def test_the_name_typed_on_a_phone_deletes_whatever_its_dashes_and_quotes(
+        facilitator_client, workshop):
+    Workshop.objects.filter(pk=workshop.pk).update(title="Reader — “Finish” ’26")
+    answer = facilitator_client.post(f"/w/{workshop.pk}/delete/",
+                                     {"title": " Reader -  \"Finish\" '26 "})
+    assert answer.status_code == 302
+    assert not Workshop.objects.filter(pk=workshop.pk).exists()
 
 
 def test_deleting_removes_the_workshop_and_everything_in_it(

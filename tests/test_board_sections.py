@@ -209,3 +209,11 @@ def test_the_facilitator_renames_the_workshop_and_every_header_follows(clients, 
     page = clients["participant"].get(f"/w/{workshop.pk}/").content.decode()
     assert ('<span class="workshop-title">Reader &lt;app&gt; 2027</span> '
             '<span class="muted">· Northwind &amp; Co</span>') in page
+
+
+def test_the_board_has_one_h1_its_name(facilitator_client, workshop):
+    """Screen readers jump to the page's h1 (axe: page-has-heading-one)."""
+    html = facilitator_client.get(f"/w/{workshop.pk}/").content.decode()
+    assert html.count("<h1") == 1
+    assert f'<h1 id="workshop-name" class="workshop-name"><span class="workshop-title">' \
+           f"{workshop.title}</span>" in html

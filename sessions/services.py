@@ -238,7 +238,8 @@ def _rejoin(participant: Participant, session: WorkshopSession, role: str,
     # Observers only watch: a co-facilitator who comes back by the observer link is one,
     # and their open sockets move to the room's audience (the event regroups them).
     stood_down = participant.is_cofacilitator and role != Role.PARTICIPANT
-    participant.is_cofacilitator = participant.is_cofacilitator and not stood_down
+    if stood_down:
+        participant.is_cofacilitator = False
     participant.save(update_fields=["left_at", "session", "role", "joined_with",
                                     "is_cofacilitator"])
     record_event(session.workshop_id, Kind.PARTICIPANT_JOINED, "sessions", participant.pk,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -195,10 +193,10 @@ def lobby_decline(request: HttpRequest, member: Membership,
 @board_view(FACILITATE)
 def links_expiry(request: HttpRequest, member: Membership, session_id: int) -> HttpResponse:
     hours = request.POST.get("hours", "")
-    if hours != "never" and not re.fullmatch("[0-9]{1,4}", hours):
+    count = None if hours == "never" else parse_id(hours)  # ASCII digits, or nothing
+    if hours != "never" and count is None:
         return refused("Choose when the links expire: in some hours, or never.")
-    session = services.set_links_expiry(member, session_id,
-                                        None if hours == "never" else int(hours))
+    session = services.set_links_expiry(member, session_id, count)
     when = (f"expire {localtime(session.links_expire_at):%d %b %Y at %H:%M}"
             if session.links_expire_at else "do not expire")
     messages.success(request, f"The links of {session} {when}.")

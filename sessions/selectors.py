@@ -178,8 +178,8 @@ def next_round_blocker(workshop: Workshop) -> str:
     """Why the next round cannot start yet ("" when it can): a round follows a workshop
     that has held its sessions and is running none."""
     if workshop.sessions.filter(ended_at__isnull=True).exists():
-        return ("A session is still running: end it (“End this session”, on the Sessions "
-                "page), then start the next round.")
+        return ("A session is still running: end it below (“End this session”), then "
+                "start the next round.")
     if not workshop.sessions.exists() and workshop.archived_at is None:
         return ("No session has been held yet: the next round follows a workshop that has "
                 "run. Start a session instead.")

@@ -74,7 +74,7 @@ def test_a_running_session_or_none_held_refuses_the_next_round_with_why(fran):
     workshop = small_workshop(fran)  # its Kickoff session is still running
     client = signed_in(fran)
     response = client.post(f"/w/{workshop.pk}/next-round/", follow=True)
-    says = "A session is still running: end it (“End this session”, on the Sessions page)"
+    says = "A session is still running: end it below (“End this session”)"
     assert says in response.content.decode()
     fresh = services.create_workshop(fran, "Not run yet")
     response = client.post(f"/w/{fresh.pk}/next-round/", follow=True)
